@@ -1,0 +1,31 @@
+# The two commands: `make run` and `make test`. Everything else is installed on demand.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+export UV_LINK_MODE ?= copy
+export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
+
+.PHONY: run test lint typecheck check install uv openapi
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+
+install: uv
+	@$(UV) sync --frozen --quiet
+
+run: install
+	$(UV) run backoffice dev
+
+test: install
+	$(UV) run pytest -p randomly --cov --cov-report=term:skip-covered --cov-fail-under=90
+
+lint: install
+	$(UV) run ruff check src tests migrations
+	$(UV) run ruff format --check src tests migrations
+
+typecheck: install
+	$(UV) run mypy src
+
+check: lint typecheck test
+
+openapi: install
+	$(UV) run python -c "import json; from backoffice.main import create_app; print(json.dumps(create_app().openapi(), indent=2))" > openapi.json

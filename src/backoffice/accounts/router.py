@@ -1,0 +1,5 @@
+"""HTTP of the accounts module."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/accounts", tags=["accounts"])

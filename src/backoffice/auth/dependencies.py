@@ -1,0 +1,50 @@
+"""Who is calling: the bearer-token dependencies every protected route uses."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from backoffice.auth.service import AuthService
+from backoffice.db import SessionDep
+from backoffice.errors import Forbidden, Unauthorized
+from backoffice.settings import SettingsDep
+from backoffice.users.repository import Principal
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+async def get_auth_service(session: SessionDep, settings: SettingsDep) -> AuthService:
+    return AuthService(session, settings)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+async def current_user(
+    request: Request,
+    auth: AuthServiceDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    if not token:
+        raise Unauthorized("Not authenticated")
+    principal = await auth.authenticate(token)
+    request.scope.setdefault("state", {})["user_id"] = principal.id
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+class AdminRequired(Forbidden):
+    code = "admin_required"
+    message = "Admin role required"
+
+
+async def admin_user(user: CurrentUser) -> Principal:
+    if not user.is_admin:
+        raise AdminRequired()
+    return user
+
+
+AdminUser = Annotated[Principal, Depends(admin_user)]

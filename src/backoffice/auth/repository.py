@@ -1,0 +1,132 @@
+"""SQL of refresh tokens and login attempts."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Row, and_, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice.auth.models import LoginAttempt, RefreshToken
+from backoffice.pagination import PageParams
+from backoffice.sql import fetch_page
+
+
+class RefreshTokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def next_id(self) -> int:
+        """Reserve an id, so a family's first token can carry its own id as `family_id`."""
+        seq = func.pg_get_serial_sequence(RefreshToken.__tablename__, "id")
+        return int((await self.session.execute(select(func.nextval(seq)))).scalar_one())
+
+    async def add(
+        self,
+        *,
+        token_id: int,
+        user_id: int,
+        family_id: int,
+        token_hash: str,
+        device_name: str | None,
+        lifetime_days: int,
+    ) -> None:
+        self.session.add(
+            RefreshToken(
+                id=token_id,
+                user_id=user_id,
+                family_id=family_id,
+                token_hash=token_hash,
+                device_name=device_name,
+                expires_at=func.now() + func.make_interval(0, 0, 0, lifetime_days),
+            )
+        )
+        await self.session.flush()
+
+    async def lock_by_hash(self, token_hash: str) -> RefreshToken | None:
+        """The token row, locked, so concurrent refreshes of one token queue up here."""
+        token: RefreshToken | None = await self.session.scalar(
+            select(RefreshToken)
+            .where(RefreshToken.token_hash == token_hash)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return token
+
+    async def is_expired(self, token: RefreshToken) -> bool:
+        return bool(await self.session.scalar(select(token.expires_at <= func.now())))
+
+    async def mark_replaced(self, token_id: int, replaced_by_id: int) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token_id)
+            .values(replaced_by_id=replaced_by_id)
+        )
+
+    async def revoke_family(self, family_id: int, user_id: int | None = None) -> int:
+        """Revoke every live token of a family; the count tells whether it existed."""
+        query = update(RefreshToken).where(
+            RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None)
+        )
+        if user_id is not None:
+            query = query.where(RefreshToken.user_id == user_id)
+        result = await self.session.execute(query.values(revoked_at=func.now()))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def revoke_all(self, user_id: int) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+        )
+
+    async def sessions(
+        self, user_id: int, page: PageParams
+    ) -> tuple[Sequence[Row[tuple[int, str | None, datetime, datetime]]], int]:
+        """Signed-in devices: families that still hold a live token."""
+        live = and_(
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.replaced_by_id.is_(None),
+            RefreshToken.expires_at > func.now(),
+        )
+        query = (
+            select(
+                RefreshToken.family_id.label("id"),
+                func.max(RefreshToken.device_name).label("device"),
+                func.min(RefreshToken.created_at).label("created_at"),
+                func.max(RefreshToken.created_at).label("last_used_at"),
+            )
+            .where(RefreshToken.user_id == user_id)
+            .group_by(RefreshToken.family_id)
+            .having(func.bool_or(live))
+            .order_by(RefreshToken.family_id)
+        )
+        return await fetch_page(self.session, query, page)
+
+
+class LoginAttemptRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def recent_failures(self, email: str, window_seconds: int) -> tuple[int, float]:
+        """Failures inside the window, and seconds until the oldest of them leaves it."""
+        window = func.make_interval(0, 0, 0, 0, 0, 0, window_seconds)
+        row = (
+            await self.session.execute(
+                select(
+                    func.count(),
+                    func.extract(
+                        "epoch", func.min(LoginAttempt.attempted_at) + window - func.now()
+                    ),
+                ).where(
+                    LoginAttempt.email == email, LoginAttempt.attempted_at > func.now() - window
+                )
+            )
+        ).one()
+        return int(row[0]), float(row[1] or 0)
+
+    async def record_failure(self, email: str) -> None:
+        self.session.add(LoginAttempt(email=email))
+        await self.session.flush()
+
+    async def clear(self, email: str) -> None:
+        await self.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))

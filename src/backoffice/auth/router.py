@@ -1,0 +1,112 @@
+"""HTTP of sign-in, refresh, sign-out and sessions."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from backoffice.auth.dependencies import AuthServiceDep, CurrentUser
+from backoffice.auth.schemas import LoginRequest, RefreshRequest, SessionRead, TokenPair
+from backoffice.errors import error_responses as errors
+from backoffice.pagination import Page, PageDep
+from backoffice.users.dependencies import UserServiceDep
+from backoffice.users.models import User
+from backoffice.users.schemas import UserCreate, UserRead
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+UserAgent = Annotated[str | None, Header(include_in_schema=False)]
+
+
+def _device(explicit: str | None, user_agent: str | None) -> str | None:
+    name = explicit or user_agent
+    return name[:200] if name else None
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserRead,
+    operation_id="auth-register",
+    summary="Create a user account",
+    responses=errors(409, 422),
+)
+async def register(body: UserCreate, users: UserServiceDep) -> User:
+    return await users.register(body)
+
+
+@router.post(
+    "/token",
+    response_model=TokenPair,
+    operation_id="auth-token",
+    summary="Sign in with the OAuth2 password form (Swagger's Authorize)",
+    responses=errors(401, 422, 429),
+)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    auth: AuthServiceDep,
+    user_agent: UserAgent = None,
+) -> TokenPair:
+    return await auth.login(form.username, form.password, _device(None, user_agent))
+
+
+@router.post(
+    "/login",
+    response_model=TokenPair,
+    operation_id="auth-login",
+    summary="Sign in with a JSON body (mobile clients)",
+    responses=errors(401, 422, 429),
+)
+async def login(
+    body: LoginRequest, auth: AuthServiceDep, user_agent: UserAgent = None
+) -> TokenPair:
+    return await auth.login(body.email, body.password, _device(body.device, user_agent))
+
+
+@router.post(
+    "/refresh",
+    response_model=TokenPair,
+    operation_id="auth-refresh",
+    summary="Trade a refresh token for a new pair",
+    responses=errors(401, 422),
+)
+async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenPair:
+    return await auth.refresh(body.refresh_token)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth-logout",
+    summary="Revoke the sign-in a refresh token belongs to",
+    responses=errors(422),
+)
+async def logout(body: RefreshRequest, auth: AuthServiceDep) -> Response:
+    await auth.logout(body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/sessions",
+    response_model=Page[SessionRead],
+    operation_id="auth-sessions-list",
+    summary="The caller's signed-in devices",
+    responses=errors(401, 422),
+)
+async def list_sessions(
+    user: CurrentUser, auth: AuthServiceDep, page: PageDep
+) -> Page[SessionRead]:
+    rows, total = await auth.sessions(user, page)
+    return Page[SessionRead].of(rows, total, page)
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth-sessions-revoke",
+    summary="Sign one device out",
+    responses=errors(401, 404),
+)
+async def revoke_session(session_id: int, user: CurrentUser, auth: AuthServiceDep) -> Response:
+    await auth.revoke_session(user, session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,172 @@
+"""Sign-in, token rotation with reuse detection, sign-out and password changes."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice.auth.repository import LoginAttemptRepository, RefreshTokenRepository
+from backoffice.auth.schemas import TokenPair
+from backoffice.errors import BadRequest, NotFound, Throttled, Unauthorized
+from backoffice.pagination import PageParams
+from backoffice.security import (
+    InvalidToken,
+    burn_dummy_verify,
+    create_access_token,
+    decode_access_token,
+    digest_refresh_token,
+    hash_password,
+    hash_rounds,
+    new_refresh_token,
+    verify_password,
+)
+from backoffice.settings import Settings
+from backoffice.users.repository import Principal
+from backoffice.users.schemas import normalize_email
+from backoffice.users.service import UserService
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    message = "Incorrect email or password"
+
+
+class InvalidRefreshToken(Unauthorized):
+    code = "invalid_refresh_token"
+    message = "Invalid or expired refresh token"
+
+
+class RefreshTokenReused(Unauthorized):
+    code = "refresh_token_reused"
+    message = "Refresh token already used; every session of that sign-in was revoked"
+
+
+class WrongCurrentPassword(BadRequest):
+    code = "wrong_password"
+    message = "Current password is incorrect"
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    message = "Session not found"
+
+
+class AuthService:
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self.users = UserService(session, settings)
+        self.tokens = RefreshTokenRepository(session)
+        self.attempts = LoginAttemptRepository(session)
+
+    async def authenticate(self, token: str) -> Principal:
+        """The caller behind a bearer token; deactivation takes effect at once."""
+        try:
+            user_id = decode_access_token(self.settings, token)
+        except InvalidToken as exc:
+            raise Unauthorized() from exc
+        principal = await self.users.active_principal(user_id)
+        if principal is None:
+            raise Unauthorized()
+        return principal
+
+    async def login(self, email: str, password: str, device: str | None) -> TokenPair:
+        """Check the password at the same cost whether or not the email exists.
+
+        The read transaction ends before bcrypt runs, so a slow hash never holds a
+        pooled connection.
+        """
+        email = normalize_email(email)
+        if "\x00" in email:
+            await burn_dummy_verify(password, self.settings.bcrypt_rounds)
+            raise InvalidCredentials()
+        failures, retry_after = await self.attempts.recent_failures(
+            email, self.settings.login_window_seconds
+        )
+        if failures >= self.settings.login_max_failures:
+            raise Throttled(retry_after)
+        user = await self.users.credentials(email)
+        await self.session.rollback()
+
+        if user is None:
+            await burn_dummy_verify(password, self.settings.bcrypt_rounds)
+            verified = False
+        else:
+            verified = await verify_password(password, user.hashed_password)
+        if user is None or not verified or not user.is_active:
+            await self.attempts.record_failure(email)
+            await self.session.commit()
+            raise InvalidCredentials()
+
+        if hash_rounds(user.hashed_password) != self.settings.bcrypt_rounds:
+            rehashed = await hash_password(password, self.settings.bcrypt_rounds)
+            await self.users.set_password_hash(user.id, rehashed)
+        await self.attempts.clear(email)
+        pair = await self._issue(Principal(id=user.id, role=user.role), None, device)
+        await self.session.commit()
+        return pair
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Spend a refresh token for a new pair; a spent one revokes its whole family."""
+        token = await self.tokens.lock_by_hash(digest_refresh_token(refresh_token))
+        if token is None or await self.tokens.is_expired(token):
+            raise InvalidRefreshToken()
+        if token.revoked_at is not None or token.replaced_by_id is not None:
+            await self.tokens.revoke_family(token.family_id)
+            await self.session.commit()
+            raise RefreshTokenReused()
+        principal = await self.users.active_principal(token.user_id)
+        if principal is None:
+            raise InvalidRefreshToken()
+        pair, new_id = await self._issue_with_id(principal, token.family_id, token.device_name)
+        await self.tokens.mark_replaced(token.id, new_id)
+        await self.session.commit()
+        return pair
+
+    async def logout(self, refresh_token: str) -> None:
+        """Revoke the family of a token; an unknown token is already signed out."""
+        token = await self.tokens.lock_by_hash(digest_refresh_token(refresh_token))
+        if token is not None:
+            await self.tokens.revoke_family(token.family_id)
+        await self.session.commit()
+
+    async def sessions(self, user: Principal, page: PageParams) -> tuple[Sequence[Any], int]:
+        return await self.tokens.sessions(user.id, page)
+
+    async def revoke_session(self, user: Principal, session_id: int) -> None:
+        if await self.tokens.revoke_family(session_id, user_id=user.id) == 0:
+            raise SessionNotFound()
+        await self.session.commit()
+
+    async def change_password(self, user: Principal, current: str, new: str) -> None:
+        """A new password signs out every device, this one included."""
+        stored = await self.users.hashed_password(user.id)
+        await self.session.rollback()
+        if not await verify_password(current, stored):
+            raise WrongCurrentPassword()
+        hashed = await hash_password(new, self.settings.bcrypt_rounds)
+        await self.users.set_password_hash(user.id, hashed)
+        await self.tokens.revoke_all(user.id)
+        await self.session.commit()
+
+    async def _issue(self, user: Principal, family_id: int | None, device: str | None) -> TokenPair:
+        pair, _ = await self._issue_with_id(user, family_id, device)
+        return pair
+
+    async def _issue_with_id(
+        self, user: Principal, family_id: int | None, device: str | None
+    ) -> tuple[TokenPair, int]:
+        refresh = new_refresh_token()
+        token_id = await self.tokens.next_id()
+        await self.tokens.add(
+            token_id=token_id,
+            user_id=user.id,
+            family_id=family_id or token_id,
+            token_hash=digest_refresh_token(refresh),
+            device_name=device,
+            lifetime_days=self.settings.refresh_token_days,
+        )
+        access, expires_in = create_access_token(self.settings, user.id, user.role)
+        return TokenPair(
+            access_token=access, refresh_token=refresh, expires_in=expires_in
+        ), token_id

@@ -1,0 +1,72 @@
+"""The async engine and sessionmaker, and the one-session-per-request dependency."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from backoffice.settings import Settings
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """Build the engine so that an outage or a stuck query fails fast instead of hanging.
+
+    `statement_cache_size` 0 (asyncpg) and `prepared_statement_cache_size` 0 (SQLAlchemy)
+    together make the service safe behind PgBouncer in transaction mode.
+    """
+    connect_args: dict[str, Any] = {
+        "timeout": settings.db_connect_timeout,
+        "command_timeout": settings.db_command_timeout,
+        "statement_cache_size": settings.db_statement_cache_size,
+        "server_settings": {
+            "application_name": "backoffice",
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+        },
+    }
+    url = make_url(settings.async_database_url).update_query_dict(
+        {"prepared_statement_cache_size": str(settings.db_statement_cache_size)}
+    )
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args=connect_args,
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions keep loaded values after commit, so responses can be built from them."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The sessionmaker the app built in its lifespan."""
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; services commit, and anything left open is rolled back.
+
+    The service commits inside the handler, so a failing commit raises before any
+    response is built and reaches the client as an error, never after a 2xx.
+    """
+    async with sessionmaker_of(request)() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,225 @@
+"""Domain exceptions and the one place that turns them into HTTP responses.
+
+Every error body has the same shape: `{"detail": ..., "code": "<snake_case>",
+"request_id": "..."}`. Services raise the exceptions below; nothing under a router
+raises `HTTPException`.
+"""
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, cast
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ExceptionHandler
+
+logger = logging.getLogger("backoffice.errors")
+
+DB_RETRY_AFTER_SECONDS = 5
+
+
+class DomainError(Exception):
+    """Base of every error a service may raise on purpose."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    message: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: Any = None, *, headers: Mapping[str, str] | None = None) -> None:
+        self.detail = self.message if detail is None else detail
+        self.headers = dict(headers or {})
+        super().__init__(str(self.detail))
+
+
+class BadRequest(DomainError):
+    pass
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "not_authenticated"
+    message = "Could not validate credentials"
+
+    def __init__(self, detail: Any = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+    message = "Not allowed"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+    message = "Not found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+    message = "Conflict"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+    message = "Request body too large"
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "unsupported_media_type"
+    message = "Unsupported media type"
+
+
+class InvalidInput(DomainError):
+    """A rule that needs the database to check, reported like a validation error."""
+
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, loc: Sequence[str | int], msg: str, kind: str = "value_error") -> None:
+        super().__init__([{"loc": list(loc), "msg": msg, "type": kind}])
+
+
+class Throttled(DomainError):
+    status_code = 429
+    code = "too_many_requests"
+    message = "Too many attempts, try again later"
+
+    def __init__(self, retry_after_seconds: float) -> None:
+        super().__init__(headers={"Retry-After": str(max(1, math.ceil(retry_after_seconds)))})
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 503
+    code = "service_unavailable"
+    message = "Service temporarily unavailable"
+
+    def __init__(
+        self, detail: Any = None, retry_after_seconds: int = DB_RETRY_AFTER_SECONDS
+    ) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    503: "service_unavailable",
+}
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error response, for the OpenAPI document."""
+
+    detail: Any
+    code: str
+    request_id: str | None
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed body",
+    401: "Missing, invalid or expired token",
+    403: "Authenticated but not allowed",
+    404: "Not found, or not yours",
+    409: "Conflict",
+    413: "Body or upload too large",
+    415: "Unsupported upload type",
+    422: "Validation error",
+    429: "Throttled; see Retry-After",
+    503: "Database unavailable or draining; see Retry-After",
+}
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error responses of a route, in the shared body shape."""
+    return {
+        code: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]} for code in status_codes
+    }
+
+
+DATABASE_UNAVAILABLE = (
+    ConnectionRefusedError,
+    ConnectionResetError,
+    TimeoutError,
+    sa_exc.TimeoutError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+)
+
+
+def request_id_of(request: Request) -> str | None:
+    """The id the request middleware stored for this request."""
+    rid: str | None = request.scope.get("state", {}).get("request_id")
+    return rid
+
+
+def error_response(
+    request_id: str | None,
+    status_code: int,
+    code: str,
+    detail: Any,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = {"detail": jsonable_encoder(detail), "code": code, "request_id": request_id}
+    return JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
+
+
+def internal_error_response(request_id: str | None) -> JSONResponse:
+    """The 500 body: a generic message, the trace stays in the log."""
+    return error_response(request_id, 500, "internal_error", "Internal server error")
+
+
+async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    return error_response(
+        request_id_of(request), exc.status_code, exc.code, exc.detail, exc.headers
+    )
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return error_response(request_id_of(request), 400, "malformed_body", "Malformed JSON body")
+    cleaned = [{k: v for k, v in err.items() if k != "ctx" or _plain(v)} for err in errors]
+    return error_response(request_id_of(request), 422, "validation_error", cleaned)
+
+
+def _plain(ctx: Any) -> bool:
+    return isinstance(ctx, dict) and all(isinstance(v, str | int | float) for v in ctx.values())
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = HTTP_CODES.get(exc.status_code, "error")
+    return error_response(request_id_of(request), exc.status_code, code, exc.detail, exc.headers)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable: %r", exc)
+    unavailable = ServiceUnavailable("Database unavailable, retry later")
+    return await _domain_error(request, unavailable)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    # Starlette types handlers as taking any Exception; each of these is registered
+    # only for the class it declares, hence the casts.
+    app.add_exception_handler(DomainError, cast(ExceptionHandler, _domain_error))
+    app.add_exception_handler(RequestValidationError, cast(ExceptionHandler, _validation_error))
+    app.add_exception_handler(StarletteHTTPException, cast(ExceptionHandler, _http_error))
+    for exc_type in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(exc_type, _database_unavailable)

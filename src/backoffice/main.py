@@ -1,0 +1,77 @@
+"""The app factory: lifespan, middleware, routers and error handlers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+
+from backoffice.accounts.router import router as accounts_router
+from backoffice.auth.router import router as auth_router
+from backoffice.db import create_engine, create_sessionmaker
+from backoffice.employees.router import router as employees_router
+from backoffice.errors import install_error_handlers
+from backoffice.files.router import router as files_router
+from backoffice.health.router import router as health_router
+from backoffice.items.router import router as items_router
+from backoffice.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from backoffice.notifications.router import router as notifications_router
+from backoffice.settings import Settings, get_settings
+from backoffice.users.router import router as users_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="backoffice",
+        version="0.1.0",
+        summary="Accounts, employees, a catalogue, files and notifications for mobile clients.",
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.settings = settings
+    app.state.draining = False
+
+    install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials="*" not in settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Request-ID", "X-Process-Time"],
+    )
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(RequestContextMiddleware)
+
+    app.include_router(health_router)
+    for router in (
+        auth_router,
+        users_router,
+        accounts_router,
+        employees_router,
+        items_router,
+        files_router,
+        notifications_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,5 @@
+"""HTTP of the notifications module."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/notifications", tags=["notifications"])

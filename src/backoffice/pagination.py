@@ -1,0 +1,48 @@
+"""The list envelope and its `skip`/`limit` parameters, shared by every list route."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, Self, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    skip: int = 0
+    limit: int = DEFAULT_LIMIT
+
+
+async def page_params(
+    skip: Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Page size, at most 100")
+    ] = DEFAULT_LIMIT,
+) -> PageParams:
+    return PageParams(skip=skip, limit=limit)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+class Page(BaseModel, Generic[T]):
+    """`{"items": [...], "total": N, "skip": S, "limit": L}`."""
+
+    items: Sequence[T]
+    total: int
+    skip: int
+    limit: int
+
+    @classmethod
+    def of(cls, items: Sequence[Any], total: int, page: PageParams) -> Self:
+        """A page from ORM objects or result rows; the item model validates each."""
+        return cls.model_validate(
+            {"items": items, "total": total, "skip": page.skip, "limit": page.limit},
+            from_attributes=True,
+        )

@@ -1,0 +1,129 @@
+"""Password hashing and JWT encoding/decoding; nothing else.
+
+bcrypt is CPU-bound (~250 ms at cost 12), so it runs in a worker thread behind a
+limiter sized to the CPU count: a login storm queues here instead of stalling the
+event loop or taking every thread of the shared pool.
+"""
+
+import hashlib
+import os
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import anyio
+import bcrypt
+from jose import JWTError, jwt
+
+from backoffice.settings import Settings
+
+MAX_PASSWORD_BYTES = 72
+MIN_PASSWORD_BYTES = 8
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105
+
+_hash_limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
+_dummy_hashes: dict[int, bytes] = {}
+
+
+class InvalidToken(Exception):
+    """The token is not one this service issued and would accept now."""
+
+
+def _hash_sync(password: str, rounds: int) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+
+
+def _verify_sync(password: str, hashed: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode(), hashed.encode())
+    except ValueError:
+        # bcrypt 5 refuses passwords over 72 bytes: that is a wrong password, not a 500.
+        return False
+
+
+async def hash_password(password: str, rounds: int) -> str:
+    return await anyio.to_thread.run_sync(
+        partial(_hash_sync, password, rounds), limiter=_hash_limiter
+    )
+
+
+async def verify_password(password: str, hashed: str) -> bool:
+    return await anyio.to_thread.run_sync(
+        partial(_verify_sync, password, hashed), limiter=_hash_limiter
+    )
+
+
+async def burn_dummy_verify(password: str, rounds: int) -> None:
+    """Spend what a real check costs, so an unknown email cannot be told from a wrong password."""
+    dummy = _dummy_hashes.get(rounds)
+    if dummy is None:
+        dummy = (await hash_password(secrets.token_urlsafe(16), rounds)).encode()
+        _dummy_hashes[rounds] = dummy
+    await verify_password(password, dummy.decode())
+
+
+def hash_rounds(hashed: str) -> int:
+    """The cost a stored hash was made with (`$2b$12$...` -> 12)."""
+    return int(hashed.split("$")[2])
+
+
+def create_access_token(
+    settings: Settings, user_id: int, role: str, now: datetime | None = None
+) -> tuple[str, int]:
+    """A signed access token and its lifetime in seconds."""
+    issued = now or datetime.now(UTC)
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    claims: dict[str, Any] = {
+        "sub": str(user_id),
+        "type": ACCESS_TOKEN_TYPE,
+        "role": role,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + lifetime).timestamp()),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "jti": uuid.uuid4().hex,
+    }
+    token = jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+    return token, int(lifetime.total_seconds())
+
+
+def decode_access_token(settings: Settings, token: str) -> int:
+    """The user id of a valid access token; `InvalidToken` for anything else.
+
+    python-jose checks only what it is told, so every claim is required explicitly
+    and the `type` claim is checked here.
+    """
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[settings.jwt_algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={
+                "require_exp": True,
+                "require_iat": True,
+                "require_aud": True,
+                "require_iss": True,
+                "require_sub": True,
+            },
+        )
+    except JWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if claims.get("type") != ACCESS_TOKEN_TYPE:
+        raise InvalidToken("not an access token")
+    try:
+        return int(claims["sub"])
+    except (TypeError, ValueError) as exc:
+        raise InvalidToken("malformed subject") from exc
+
+
+def new_refresh_token() -> str:
+    """An opaque refresh token; only its digest is ever stored."""
+    return secrets.token_urlsafe(32)
+
+
+def digest_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,16 @@
+"""FastAPI dependencies of the users module."""
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from backoffice.db import SessionDep
+from backoffice.settings import SettingsDep
+from backoffice.users.service import UserService
+
+
+async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
+    return UserService(session, settings)
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]

@@ -1,0 +1,83 @@
+"""SQL of the `users` table, through the session it is given."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice.pagination import PageParams
+from backoffice.sql import contains, fetch_page
+from backoffice.users.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    id: int
+    hashed_password: str
+    role: str
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller: what every request needs to know about it, and no more."""
+
+    id: int
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, **values: Any) -> User:
+        user = User(**values)
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def active_principal(self, user_id: int) -> Principal | None:
+        """One primary-key lookup of two columns: the per-request user check."""
+        row = (
+            await self.session.execute(
+                select(User.id, User.role).where(User.id == user_id, User.is_active)
+            )
+        ).one_or_none()
+        return None if row is None else Principal(id=row.id, role=row.role)
+
+    async def credentials(self, email: str) -> Credentials | None:
+        row = (
+            await self.session.execute(
+                select(User.id, User.hashed_password, User.role, User.is_active).where(
+                    User.email == email
+                )
+            )
+        ).one_or_none()
+        return None if row is None else Credentials(*row)
+
+    async def hashed_password(self, user_id: int) -> str | None:
+        stored: str | None = await self.session.scalar(
+            select(User.hashed_password).where(User.id == user_id)
+        )
+        return stored
+
+    async def set_password(self, user_id: int, hashed_password: str) -> None:
+        await self.session.execute(
+            update(User).where(User.id == user_id).values(hashed_password=hashed_password)
+        )
+
+    async def list(self, page: PageParams, q: str | None) -> tuple[Sequence[User], int]:
+        query = select(User).order_by(User.id)
+        if q:
+            query = query.where(contains(q, User.email, User.full_name))
+        rows, total = await fetch_page(self.session, query, page)
+        return [row[0] for row in rows], total

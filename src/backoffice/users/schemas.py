@@ -1,0 +1,65 @@
+"""Request and response models of users and their passwords."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, EmailStr, Field
+
+from backoffice.schemas import ReadModel, RequestModel
+from backoffice.security import MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES
+from backoffice.users.models import Role
+
+
+def _password_bytes(value: str) -> str:
+    size = len(value.encode())
+    if size < MIN_PASSWORD_BYTES:
+        raise ValueError(f"password must be at least {MIN_PASSWORD_BYTES} bytes")
+    if size > MAX_PASSWORD_BYTES:
+        raise ValueError(
+            f"password must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8 "
+            "(bcrypt ignores the rest); use fewer or single-byte characters"
+        )
+    return value
+
+
+NewPassword = Annotated[str, AfterValidator(_password_bytes)]
+FullName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def normalize_email(email: str) -> str:
+    """One spelling per address, so uniqueness and look-ups ignore case."""
+    return email.strip().lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(normalize_email), Field(max_length=320)]
+
+
+class UserCreate(RequestModel):
+    email: Email
+    password: NewPassword
+    full_name: FullName
+
+
+class UserUpdate(RequestModel):
+    full_name: FullName | None = None
+    email: Email | None = None
+
+
+class UserAdminUpdate(RequestModel):
+    is_active: bool | None = None
+    role: Role | None = None
+
+
+class PasswordChange(RequestModel):
+    current_password: str = Field(max_length=1024)
+    new_password: NewPassword
+
+
+class UserRead(ReadModel):
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,96 @@
+"""Rules about users: registration, profiles, and the admin's levers."""
+
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice.errors import Conflict, NotFound
+from backoffice.pagination import PageParams
+from backoffice.security import hash_password
+from backoffice.settings import Settings
+from backoffice.users.models import Role, User
+from backoffice.users.repository import Credentials, Principal, UserRepository
+from backoffice.users.schemas import UserAdminUpdate, UserCreate, UserUpdate
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message = "Email already registered"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    message = "User not found"
+
+
+class CannotChangeSelf(Conflict):
+    code = "cannot_change_self"
+    message = "Admins cannot deactivate or demote themselves"
+
+
+class UserService:
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self.repo = UserRepository(session)
+
+    async def register(self, data: UserCreate, role: Role = Role.USER) -> User:
+        hashed = await hash_password(data.password, self.settings.bcrypt_rounds)
+        try:
+            user = await self.repo.add(
+                email=data.email, hashed_password=hashed, full_name=data.full_name, role=role
+            )
+            await self.session.commit()
+        except IntegrityError as exc:
+            await self.session.rollback()
+            raise EmailTaken() from exc
+        return user
+
+    async def get(self, user_id: int) -> User:
+        user = await self.repo.get(user_id)
+        if user is None:
+            raise UserNotFound()
+        return user
+
+    async def active_principal(self, user_id: int) -> Principal | None:
+        return await self.repo.active_principal(user_id)
+
+    async def credentials(self, email: str) -> Credentials | None:
+        return await self.repo.credentials(email)
+
+    async def hashed_password(self, user_id: int) -> str:
+        stored = await self.repo.hashed_password(user_id)
+        if stored is None:
+            raise UserNotFound()
+        return stored
+
+    async def set_password_hash(self, user_id: int, hashed_password: str) -> None:
+        """Part of the caller's transaction: the caller commits."""
+        await self.repo.set_password(user_id, hashed_password)
+
+    async def update_profile(self, user_id: int, data: UserUpdate) -> User:
+        user = await self.get(user_id)
+        for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+            setattr(user, field, value)
+        try:
+            await self.session.commit()
+        except IntegrityError as exc:
+            await self.session.rollback()
+            raise EmailTaken() from exc
+        return user
+
+    async def list(self, page: PageParams, q: str | None) -> tuple[Sequence[User], int]:
+        return await self.repo.list(page, q)
+
+    async def admin_update(self, admin: Principal, user_id: int, data: UserAdminUpdate) -> User:
+        user = await self.get(user_id)
+        changes = data.model_dump(exclude_unset=True, exclude_none=True)
+        if user_id == admin.id and (
+            changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
+        ):
+            raise CannotChangeSelf()
+        for field, value in changes.items():
+            setattr(user, field, value)
+        await self.session.commit()
+        return user

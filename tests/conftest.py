@@ -1,0 +1,146 @@
+"""Real PostgreSQL for every test, the schema built by Alembic once, HTTP through ASGI.
+
+Each test owns its data: every table is truncated before it runs, so tests pass in
+any order and twice in a row. (A rolled-back outer transaction would not do here:
+the concurrency tests need real, separately committed transactions.)
+"""
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from backoffice import embedded_db
+from backoffice.cli import alembic_config
+from backoffice.main import create_app
+from backoffice.model_registry import Base
+from backoffice.settings import Settings
+
+PASSWORD = "correct horse battery"
+TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`TEST_DATABASE_URL` when given, else a throw-away embedded PostgreSQL."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield Settings(database_url=given).async_database_url
+        return
+    url, server = embedded_db.start(tmp_path_factory.mktemp("pg") / "data", throwaway=True)
+    yield url
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def migrated_url(database_url: str) -> str:
+    command.upgrade(alembic_config(database_url), "head")
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def settings(migrated_url: str) -> Settings:
+    return Settings(
+        app_env="test",
+        database_url=migrated_url,
+        jwt_secret=TEST_SECRET,
+        bcrypt_rounds=4,
+        log_json=False,
+        notification_sweep_seconds=3600,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """A separate engine for the tests' own checks of what the service stored."""
+    eng = create_async_engine(settings.async_database_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def clean_tables(engine: AsyncEngine) -> None:
+    names = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:
+        yield c
+
+
+@dataclass
+class SignedInUser:
+    id: int
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+UserFactory = Callable[..., Awaitable[SignedInUser]]
+
+
+@pytest.fixture
+def make_user(client: httpx.AsyncClient, engine: AsyncEngine) -> UserFactory:
+    """Register and sign in through the API; `role="admin"` promotes in the database."""
+    counter = iter(range(1, 10_000))
+
+    async def factory(
+        email: str | None = None, password: str = PASSWORD, role: str = "user"
+    ) -> SignedInUser:
+        email = email or f"user{next(counter)}@example.com"
+        created = await client.post(
+            "/auth/register", json={"email": email, "password": password, "full_name": "Test User"}
+        )
+        assert created.status_code == 201, created.text
+        user_id = created.json()["id"]
+        if role != "user":
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("UPDATE users SET role = :role WHERE id = :id"),
+                    {"role": role, "id": user_id},
+                )
+        tokens = await client.post("/auth/login", json={"email": email, "password": password})
+        assert tokens.status_code == 200, tokens.text
+        body = tokens.json()
+        return SignedInUser(user_id, email, password, body["access_token"], body["refresh_token"])
+
+    return factory
+
+
+@pytest.fixture
+async def user(make_user: UserFactory) -> SignedInUser:
+    return await make_user()
+
+
+@pytest.fixture
+async def admin(make_user: UserFactory) -> SignedInUser:
+    return await make_user(role="admin")
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[1]
