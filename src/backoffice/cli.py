@@ -16,7 +16,6 @@ from alembic.config import Config
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from backoffice import embedded_db
 from backoffice.db import create_engine, create_sessionmaker
 from backoffice.log import configure_logging
 from backoffice.main import create_app
@@ -97,6 +96,8 @@ def dev_settings() -> Settings:
     settings = get_settings()
     if settings.database_url:
         return settings
+    from backoffice import embedded_db  # a dev-only dependency, imported only here
+
     url, _ = embedded_db.start(DEV_PGDATA)
     # The reloader's worker process reads its settings from the environment.
     os.environ["DATABASE_URL"] = url
@@ -142,8 +143,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = dev_settings() if args.command == "dev" else get_settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        print(f"backoffice: invalid settings: {first['msg']}", file=sys.stderr)
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        print(f"backoffice: invalid settings: {message}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings)
 

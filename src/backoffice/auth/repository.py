@@ -42,18 +42,15 @@ class RefreshTokenRepository:
         )
         await self.session.flush()
 
-    async def lock_by_hash(self, token_hash: str) -> RefreshToken | None:
-        """The token row, locked, so concurrent refreshes of one token queue up here."""
+    async def lock_unexpired(self, token_hash: str) -> RefreshToken | None:
+        """The unexpired token row, locked, so concurrent refreshes of one token queue up here."""
         token: RefreshToken | None = await self.session.scalar(
             select(RefreshToken)
-            .where(RefreshToken.token_hash == token_hash)
+            .where(RefreshToken.token_hash == token_hash, RefreshToken.expires_at > func.now())
             .with_for_update()
             .execution_options(populate_existing=True)
         )
         return token
-
-    async def is_expired(self, token: RefreshToken) -> bool:
-        return bool(await self.session.scalar(select(token.expires_at <= func.now())))
 
     async def mark_replaced(self, token_id: int, replaced_by_id: int) -> None:
         await self.session.execute(

@@ -108,8 +108,8 @@ class AuthService:
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Spend a refresh token for a new pair; a spent one revokes its whole family."""
-        token = await self.tokens.lock_by_hash(digest_refresh_token(refresh_token))
-        if token is None or await self.tokens.is_expired(token):
+        token = await self.tokens.lock_unexpired(digest_refresh_token(refresh_token))
+        if token is None:
             raise InvalidRefreshToken()
         if token.revoked_at is not None or token.replaced_by_id is not None:
             await self.tokens.revoke_family(token.family_id)
@@ -125,7 +125,7 @@ class AuthService:
 
     async def logout(self, refresh_token: str) -> None:
         """Revoke the family of a token; an unknown token is already signed out."""
-        token = await self.tokens.lock_by_hash(digest_refresh_token(refresh_token))
+        token = await self.tokens.lock_unexpired(digest_refresh_token(refresh_token))
         if token is not None:
             await self.tokens.revoke_family(token.family_id)
         await self.session.commit()

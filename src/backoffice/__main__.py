@@ -1,0 +1,5 @@
+"""`python -m backoffice` is the `backoffice` console script."""
+
+from backoffice.cli import main
+
+main()

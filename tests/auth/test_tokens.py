@@ -1,0 +1,121 @@
+"""Every access token the service did not issue, or would not accept now, is a 401."""
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+from jose import jwt
+
+from backoffice.settings import Settings
+from tests.conftest import SignedInUser
+
+
+def claims_for(user: SignedInUser, settings: Settings, **overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": str(user.id),
+        "type": "access",
+        "role": "user",
+        "iat": now,
+        "exp": now + 600,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "jti": "test",
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def sign(claims: dict[str, Any], key: str, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+async def assert_refused(client: httpx.AsyncClient, token: str) -> None:
+    response = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json()["code"] == "not_authenticated"
+
+
+async def test_a_well_formed_token_is_accepted(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+) -> None:
+    token = sign(claims_for(user, settings), settings.jwt_secret)
+    response = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
+async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
+    response = await client.get("/users/me")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_expired_token_is_401(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+) -> None:
+    past = int(time.time()) - 3600
+    claims = claims_for(user, settings, iat=past - 600, exp=past)
+    await assert_refused(client, sign(claims, settings.jwt_secret))
+
+
+async def test_wrong_signature_is_401(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+) -> None:
+    await assert_refused(client, sign(claims_for(user, settings), "another-secret-" * 4))
+
+
+async def test_alg_none_is_401(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+) -> None:
+    import base64
+    import json
+
+    def b64(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims_for(user, settings))}."
+    await assert_refused(client, token)
+
+
+async def test_hs512_token_is_401(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+) -> None:
+    await assert_refused(client, sign(claims_for(user, settings), settings.jwt_secret, "HS512"))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"aud": "someone-else"}, id="wrong-aud"),
+        pytest.param({"iss": "someone-else"}, id="wrong-iss"),
+        pytest.param({"exp": None}, id="missing-exp"),
+        pytest.param({"aud": None}, id="missing-aud"),
+        pytest.param({"iss": None}, id="missing-iss"),
+        pytest.param({"iat": None}, id="missing-iat"),
+        pytest.param({"sub": None}, id="missing-sub"),
+        pytest.param({"type": "refresh"}, id="refresh-type"),
+        pytest.param({"type": None}, id="missing-type"),
+        pytest.param({"sub": "999999"}, id="unknown-sub"),
+        pytest.param({"sub": "not-a-number"}, id="malformed-sub"),
+    ],
+)
+async def test_token_with_bad_claims_is_401(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings, overrides: dict[str, Any]
+) -> None:
+    await assert_refused(client, sign(claims_for(user, settings, **overrides), settings.jwt_secret))
+
+
+async def test_garbage_token_is_401(client: httpx.AsyncClient) -> None:
+    await assert_refused(client, "not.a.token")
+
+
+async def test_deactivated_user_is_refused_at_once(
+    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser
+) -> None:
+    response = await client.patch(
+        f"/users/{user.id}", json={"is_active": False}, headers=admin.headers
+    )
+    assert response.status_code == 200
+    await assert_refused(client, user.access_token)

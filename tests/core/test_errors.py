@@ -1,0 +1,90 @@
+"""The error model: one body shape, the right status, never a trace."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+
+async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/auth/login", content=b'{"email": ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "malformed_body"
+    assert body["request_id"] == response.headers["X-Request-ID"]
+
+
+async def test_unknown_route_is_404_in_the_error_shape(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no-such-route")
+    assert response.status_code == 404
+    assert set(response.json()) == {"detail", "code", "request_id"}
+    assert response.json()["code"] == "not_found"
+
+
+async def test_validation_error_is_422_with_fastapis_list(client: httpx.AsyncClient) -> None:
+    response = await client.post("/auth/login", json={"email": "x@example.com"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert body["detail"][0]["loc"] == ["body", "password"]
+
+
+async def test_unknown_field_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/auth/login", json={"email": "x@example.com", "password": "whatever", "extra": 1}
+    )
+    assert response.status_code == 422
+
+
+@pytest.fixture
+async def failing_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app with one extra route that fails the way a bug would."""
+
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    app.add_api_route("/api/v1/test-boom", boom)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:
+        yield c
+    app.router.routes[:] = [
+        r for r in app.router.routes if getattr(r, "path", "") != "/api/v1/test-boom"
+    ]
+
+
+async def test_unexpected_error_is_500_without_a_trace(failing_app: httpx.AsyncClient) -> None:
+    response = await failing_app.get("/test-boom", headers={"X-Request-ID": "trace-me-123"})
+    assert response.status_code == 500
+    body = response.json()
+    assert body == {
+        "detail": "Internal server error",
+        "code": "internal_error",
+        "request_id": "trace-me-123",
+    }
+    assert "secret internals" not in response.text
+    assert response.headers["X-Request-ID"] == "trace-me-123"
+
+
+async def test_every_response_has_request_id_and_process_time(client: httpx.AsyncClient) -> None:
+    response = await client.get("http://test/health/live")
+    assert len(response.headers["X-Request-ID"]) == 32
+    assert float(response.headers["X-Process-Time"]) >= 0
+
+
+async def test_a_sane_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    response = await client.get("http://test/health/live", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["X-Request-ID"] == "abc-123"
+
+
+async def test_an_insane_request_id_is_replaced(client: httpx.AsyncClient) -> None:
+    response = await client.get("http://test/health/live", headers={"X-Request-ID": "x" * 500})
+    assert response.headers["X-Request-ID"] != "x" * 500
+
+
+async def test_security_headers_are_set(client: httpx.AsyncClient) -> None:
+    response = await client.get("http://test/health/live")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
