@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from backoffice import embedded_db
 from backoffice.cli import alembic_config
 from backoffice.main import create_app
-from backoffice.model_registry import Base
 from backoffice.settings import Settings
 
 PASSWORD = "correct horse battery"
@@ -75,9 +74,16 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(autouse=True)
 async def clean_tables(engine: AsyncEngine) -> None:
-    names = ", ".join(table.name for table in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        names = (
+            await conn.scalars(
+                text(
+                    "SELECT quote_ident(tablename) FROM pg_tables "
+                    "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            )
+        ).all()
+        await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

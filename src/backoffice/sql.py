@@ -1,13 +1,23 @@
-"""SQL shapes every repository shares: a safe substring filter and a counted page."""
+"""SQL shapes every repository shares: a safe substring filter, a counted page, and
+telling a duplicate key from other integrity errors."""
 
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from backoffice.pagination import PageParams
+
+
+UNIQUE_VIOLATION = "23505"
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """A duplicate key (a 409), as opposed to any other broken constraint (a bug: 500)."""
+    return getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION
 
 
 def escape_like(text: str) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice.errors import Conflict, NotFound
 from backoffice.pagination import PageParams
 from backoffice.security import hash_password
+from backoffice.sql import is_unique_violation
 from backoffice.settings import Settings
 from backoffice.users.models import Role, User
 from backoffice.users.repository import Credentials, Principal, UserRepository
@@ -44,6 +45,8 @@ class UserService:
             await self.session.commit()
         except IntegrityError as exc:
             await self.session.rollback()
+            if not is_unique_violation(exc):
+                raise
             raise EmailTaken() from exc
         return user
 
@@ -77,6 +80,8 @@ class UserService:
             await self.session.commit()
         except IntegrityError as exc:
             await self.session.rollback()
+            if not is_unique_violation(exc):
+                raise
             raise EmailTaken() from exc
         return user
 

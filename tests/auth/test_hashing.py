@@ -1,0 +1,65 @@
+"""bcrypt runs in a worker thread: the event loop keeps serving while a hash is computed."""
+
+import asyncio
+import time
+
+import bcrypt
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backoffice.security import hash_password, hash_rounds, verify_password
+from tests.conftest import PASSWORD, SignedInUser
+
+
+async def test_health_answers_while_a_cost_12_login_runs(
+    client: httpx.AsyncClient, engine: AsyncEngine, user: SignedInUser
+) -> None:
+    slow_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(12)).decode()
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE users SET hashed_password = :h WHERE id = :id"),
+            {"h": slow_hash, "id": user.id},
+        )
+    finished: list[str] = []
+
+    async def login() -> None:
+        response = await client.post(
+            "/auth/login", json={"email": user.email, "password": PASSWORD}
+        )
+        assert response.status_code == 200
+        finished.append("login")
+
+    async def live() -> None:
+        await asyncio.sleep(0.02)  # let the login reach bcrypt first
+        started = time.perf_counter()
+        response = await client.get("http://test/health/live")
+        assert response.status_code == 200
+        finished.append(f"live:{time.perf_counter() - started:.3f}")
+
+    await asyncio.gather(login(), live())
+    assert finished[0].startswith("live"), finished
+    assert finished[-1] == "login"
+
+
+async def test_a_hash_of_another_cost_is_rehashed_at_login(
+    client: httpx.AsyncClient, engine: AsyncEngine, user: SignedInUser
+) -> None:
+    old = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(5)).decode()
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE users SET hashed_password = :h WHERE id = :id"), {"h": old, "id": user.id}
+        )
+    response = await client.post("/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 200
+    async with engine.connect() as conn:
+        stored = await conn.scalar(
+            text("SELECT hashed_password FROM users WHERE id = :id"), {"id": user.id}
+        )
+    assert hash_rounds(stored) == 4
+    assert await verify_password(PASSWORD, stored)
+
+
+async def test_verify_treats_an_overlong_password_as_wrong() -> None:
+    hashed = await hash_password(PASSWORD, 4)
+    assert not await verify_password("x" * 100, hashed)
