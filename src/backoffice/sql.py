@@ -11,7 +11,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from backoffice.pagination import PageParams
 
-
 UNIQUE_VIOLATION = "23505"
 
 
