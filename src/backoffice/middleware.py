@@ -12,6 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backoffice.errors import PayloadTooLarge, error_response, internal_error_response
+from backoffice.metrics import observe_request
 
 access_logger = logging.getLogger("backoffice.access")
 error_logger = logging.getLogger("backoffice.errors")
@@ -86,14 +87,17 @@ class RequestContextMiddleware:
 
     @staticmethod
     def _log(scope: Scope, status: int, started: float, request_id: str) -> None:
+        seconds = time.perf_counter() - started
+        route = route_template(scope)
+        observe_request(scope["method"], route, status, seconds)
         if not access_logger.isEnabledFor(logging.INFO):
             return
         line = {
             "event": "request",
             "method": scope["method"],
-            "route": route_template(scope),
+            "route": route,
             "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "duration_ms": round(seconds * 1000, 3),
             "request_id": request_id,
             "user_id": scope.get("state", {}).get("user_id"),
         }

@@ -17,3 +17,12 @@ async def test_root_links_to_the_docs(client: httpx.AsyncClient) -> None:
     assert body["name"] == "backoffice"
     assert body["docs"] == "/docs"
     assert body["redoc"] == "/redoc"
+
+
+async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
+    await client.get("/users/12345")
+    response = await client.get("http://test/metrics")
+    assert response.status_code == 200
+    assert 'route="/api/v1/users/{user_id}"' in response.text
+    assert "backoffice_db_pool_size" in response.text
+    assert "backoffice_request_duration_seconds_bucket" in response.text

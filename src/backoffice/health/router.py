@@ -1,4 +1,4 @@
-"""Liveness, readiness and the service's front door; mounted outside `/api/v1`.
+"""Liveness, readiness, metrics and the service's front door; mounted outside `/api/v1`.
 
 Load balancers and orchestrators probe these paths without a version prefix.
 """
@@ -6,12 +6,13 @@ Load balancers and orchestrators probe these paths without a version prefix.
 from importlib.metadata import version
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from backoffice.db import sessionmaker_of
 from backoffice.errors import DB_RETRY_AFTER_SECONDS
 from backoffice.health.schemas import Health, ServiceInfo
 from backoffice.health.service import database_answers
+from backoffice.metrics import exposition
 
 router = APIRouter(tags=["health"])
 
@@ -23,6 +24,18 @@ async def service_info() -> ServiceInfo:
     return ServiceInfo(
         name="backoffice", version=version("backoffice"), docs="/docs", redoc="/redoc"
     )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    operation_id="metrics",
+    summary="Prometheus metrics of this replica",
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+async def metrics(request: Request) -> Response:
+    body, content_type = exposition(request.app.state.engine)
+    return Response(body, media_type=content_type)
 
 
 @router.get(

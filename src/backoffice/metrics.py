@@ -1,0 +1,34 @@
+"""Prometheus metrics of this process; each replica is scraped on its own."""
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+REQUESTS = Counter("backoffice_requests_total", "HTTP requests", ["method", "route", "status"])
+REQUEST_SECONDS = Histogram(
+    "backoffice_request_duration_seconds",
+    "Server-side HTTP request duration",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+DB_POOL_SIZE = Gauge("backoffice_db_pool_size", "Connections the pool keeps open")
+DB_POOL_CHECKED_OUT = Gauge("backoffice_db_pool_checked_out", "Connections in use")
+NOTIFICATIONS_DELIVERED = Counter(
+    "backoffice_notifications_delivered_total", "Notifications delivered"
+)
+NOTIFICATIONS_FAILED = Counter(
+    "backoffice_notifications_failed_total", "Notification delivery attempts that failed"
+)
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    labels = (method, route, str(status))
+    REQUESTS.labels(*labels).inc()
+    REQUEST_SECONDS.labels(*labels).observe(seconds)
+
+
+def exposition(engine: AsyncEngine) -> tuple[bytes, str]:
+    """The text format, with the pool gauges read at scrape time."""
+    pool = engine.pool
+    DB_POOL_SIZE.set(getattr(pool, "size", lambda: 0)())
+    DB_POOL_CHECKED_OUT.set(getattr(pool, "checkedout", lambda: 0)())
+    return generate_latest(), CONTENT_TYPE_LATEST
