@@ -12,12 +12,6 @@ REQUEST_SECONDS = Histogram(
 )
 DB_POOL_SIZE = Gauge("backoffice_db_pool_size", "Connections the pool keeps open")
 DB_POOL_CHECKED_OUT = Gauge("backoffice_db_pool_checked_out", "Connections in use")
-NOTIFICATIONS_DELIVERED = Counter(
-    "backoffice_notifications_delivered_total", "Notifications delivered"
-)
-NOTIFICATIONS_FAILED = Counter(
-    "backoffice_notifications_failed_total", "Notification delivery attempts that failed"
-)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
