@@ -27,9 +27,15 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's path template, so metrics and logs do not explode by id."""
-    route = scope.get("route")
-    path: str | None = getattr(route, "path", None)
+    """The matched route's full path template, so metrics and logs do not explode by id.
+
+    FastAPI >= 0.16x resolves included routers lazily: `scope["route"].path` lacks the
+    include prefix, while the effective route context it records has the full template.
+    """
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    path: str | None = getattr(context, "path_format", None) or getattr(
+        scope.get("route"), "path", None
+    )
     return path if path is not None else "<unmatched>"
 
 
