@@ -196,8 +196,15 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return error_response(request_id_of(request), 400, "malformed_body", "Malformed JSON body")
-    cleaned = [{k: v for k, v in err.items() if k != "ctx" or _plain(v)} for err in errors]
+    cleaned = [{k: _finite(v) for k, v in err.items() if k != "ctx" or _plain(v)} for err in errors]
     return error_response(request_id_of(request), 422, "validation_error", cleaned)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no inf/NaN (a JSON `1e309` parses as inf): echo such an input as a string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
 
 
 def _plain(ctx: Any) -> bool:
