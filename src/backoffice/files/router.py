@@ -1,5 +1,99 @@
 """HTTP of the files module."""
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Response, status
+
+from backoffice.auth.dependencies import CurrentUser
+from backoffice.errors import error_responses as errors
+from backoffice.files import responses
+from backoffice.files.dependencies import FileServiceDep, UploadDep
+from backoffice.files.models import StoredFile
+from backoffice.files.schemas import FileRead
+from backoffice.pagination import Page, PageDep
 
 router = APIRouter(prefix="/files", tags=["files"])
+
+FileId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FileRead,
+    operation_id="files-create",
+    summary="Upload a file (multipart field `file`); its type is sniffed from the bytes",
+    responses=errors(400, 401, 413, 415, 422),
+    openapi_extra=UPLOAD_BODY,
+)
+async def upload_file(user: CurrentUser, upload: UploadDep, files: FileServiceDep) -> StoredFile:
+    return await files.create(user, upload)
+
+
+@router.get(
+    "",
+    response_model=Page[FileRead],
+    operation_id="files-list",
+    summary="The caller's files, newest first",
+    responses=errors(401, 422),
+)
+async def list_files(user: CurrentUser, files: FileServiceDep, page: PageDep) -> Page[FileRead]:
+    rows, total = await files.list(user, page)
+    return Page[FileRead].of(rows, total, page)
+
+
+@router.get(
+    "/{file_id}",
+    response_model=FileRead,
+    operation_id="files-get",
+    summary="A file's metadata (owner or admin)",
+    responses=errors(401, 404, 422),
+)
+async def get_file(file_id: FileId, user: CurrentUser, files: FileServiceDep) -> Any:
+    return await files.get(user, file_id)
+
+
+@router.get(
+    "/{file_id}/content",
+    response_class=Response,
+    operation_id="files-content",
+    summary="A file's bytes, as an attachment; `If-None-Match` with its ETag gives 304",
+    responses={**responses.DOWNLOAD_RESPONSES, **errors(401, 404, 422)},
+)
+async def download_file(
+    file_id: FileId,
+    user: CurrentUser,
+    files: FileServiceDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    meta = await files.get(user, file_id)
+    if responses.etag_matches(if_none_match, meta.sha256):
+        return responses.not_modified(meta)
+    return responses.download(meta, await files.data_of(meta))
+
+
+@router.delete(
+    "/{file_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    operation_id="files-delete",
+    summary="Delete a file; an item showing it as its image is left without one",
+    responses=errors(401, 404, 422),
+)
+async def delete_file(file_id: FileId, user: CurrentUser, files: FileServiceDep) -> Response:
+    await files.delete(user, file_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,5 +1,108 @@
 """HTTP of the items module."""
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Response, status
+
+from backoffice.auth.dependencies import CurrentUser
+from backoffice.errors import error_responses as errors
+from backoffice.files import responses as downloads
+from backoffice.items.dependencies import ItemId, ItemQueryDep, ItemServiceDep
+from backoffice.items.models import Item
+from backoffice.items.schemas import ItemCreate, ItemRead, ItemUpdate
+from backoffice.pagination import Page, PageParams
 
 router = APIRouter(prefix="/items", tags=["items"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ItemRead,
+    operation_id="items-create",
+    summary="Add an item to the catalogue; names are unique ignoring case",
+    responses=errors(401, 409, 422),
+)
+async def create_item(body: ItemCreate, user: CurrentUser, items: ItemServiceDep) -> Item:
+    return await items.create(user, body)
+
+
+@router.get(
+    "",
+    response_model=Page[ItemRead],
+    operation_id="items-list",
+    summary="Search, filter, sort and page the catalogue",
+    responses=errors(401, 422),
+)
+async def list_items(query: ItemQueryDep, user: CurrentUser, items: ItemServiceDep) -> Any:
+    rows, total = await items.list(user, query)
+    return Page[ItemRead].of(rows, total, PageParams(skip=query.skip, limit=query.limit))
+
+
+@router.get(
+    "/{item_id}",
+    response_model=ItemRead,
+    operation_id="items-get",
+    summary="One item",
+    responses=errors(401, 404, 422),
+)
+async def get_item(item_id: ItemId, _: CurrentUser, items: ItemServiceDep) -> Any:
+    return await items.get(item_id)
+
+
+@router.patch(
+    "/{item_id}",
+    response_model=ItemRead,
+    operation_id="items-update",
+    summary="Change some fields of an item (owner or admin)",
+    responses=errors(401, 404, 409, 422),
+)
+async def update_item(
+    item_id: ItemId, body: ItemUpdate, user: CurrentUser, items: ItemServiceDep
+) -> Item:
+    return await items.update(user, item_id, body)
+
+
+@router.put(
+    "/{item_id}",
+    response_model=ItemRead,
+    operation_id="items-replace",
+    summary="Replace an item; optional fields left out become null (owner or admin)",
+    responses=errors(401, 404, 409, 422),
+)
+async def replace_item(
+    item_id: ItemId, body: ItemCreate, user: CurrentUser, items: ItemServiceDep
+) -> Item:
+    return await items.update(user, item_id, body)
+
+
+@router.delete(
+    "/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    operation_id="items-delete",
+    summary="Delete an item (owner or admin); its image file stays",
+    responses=errors(401, 404, 422),
+)
+async def delete_item(item_id: ItemId, user: CurrentUser, items: ItemServiceDep) -> Response:
+    await items.delete(user, item_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{item_id}/image",
+    response_class=Response,
+    operation_id="items-image",
+    summary="The item's image file, for anyone who may read the item",
+    responses={**downloads.DOWNLOAD_RESPONSES, **errors(401, 404, 422)},
+)
+async def get_item_image(
+    item_id: ItemId,
+    _: CurrentUser,
+    items: ItemServiceDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    meta = await items.image(item_id)
+    if downloads.etag_matches(if_none_match, meta.sha256):
+        return downloads.not_modified(meta)
+    return downloads.download(meta, await items.image_data(meta))

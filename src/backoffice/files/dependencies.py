@@ -1,0 +1,31 @@
+"""FastAPI dependencies of the files module."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from backoffice.auth.dependencies import CurrentUser
+from backoffice.db import SessionDep
+from backoffice.files.service import FileService
+from backoffice.files.upload import Upload, read_upload
+from backoffice.settings import SettingsDep
+
+
+async def get_file_service(session: SessionDep, settings: SettingsDep) -> FileService:
+    return FileService(session, settings)
+
+
+async def streamed_upload(
+    request: Request, settings: SettingsDep, session: SessionDep, _: CurrentUser
+) -> Upload:
+    """The upload, read only once the caller is known (401 before any byte is read).
+
+    The sign-in check's read transaction is ended first, so a slow client streaming
+    10 MiB never keeps a pooled connection; the service takes one again to store.
+    """
+    await session.rollback()
+    return await read_upload(request, settings.max_upload_bytes)
+
+
+FileServiceDep = Annotated[FileService, Depends(get_file_service)]
+UploadDep = Annotated[Upload, Depends(streamed_upload)]

@@ -1,0 +1,94 @@
+"""Rules about files: what may be stored, who may read it, and the transaction.
+
+Access: a file is private to its owner; an admin may read and delete any file;
+everyone else gets 404 (never a hint that it exists). An item's image is shown to
+every signed-in user through `GET /items/{id}/image`: the items service decides that
+the reader may see the item and then asks `image_meta`/`data_of` here, so this module
+never has to know about items.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice.errors import InvalidInput, NotFound, UnsupportedMediaType
+from backoffice.files.models import StoredFile
+from backoffice.files.naming import safe_filename
+from backoffice.files.repository import FileRepository
+from backoffice.files.sniffing import sniff_content_type
+from backoffice.files.upload import Upload
+from backoffice.pagination import PageParams
+from backoffice.settings import Settings
+from backoffice.users.repository import Principal
+
+
+class FileNotFound(NotFound):
+    code = "file_not_found"
+    message = "File not found"
+
+
+class FileTypeNotAllowed(UnsupportedMediaType):
+    code = "file_type_not_allowed"
+    message = "File type not allowed"
+
+
+class FileService:
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self.repo = FileRepository(session)
+
+    async def create(self, owner: Principal, upload: Upload) -> StoredFile:
+        """Store an upload whose bytes are one of the allowed types."""
+        if upload.size == 0:
+            raise InvalidInput(["body", "file"], "The file is empty")
+        filename = safe_filename(upload.filename)
+        content_type = sniff_content_type(upload.data, filename, upload.declared_type)
+        if content_type is None or content_type not in self.settings.allowed_upload_types:
+            allowed = ", ".join(self.settings.allowed_upload_types)
+            raise FileTypeNotAllowed(f"File type not allowed; accepted: {allowed}")
+        stored = await self.repo.add(
+            owner_id=owner.id,
+            filename=filename,
+            content_type=content_type,
+            size=upload.size,
+            sha256=upload.sha256,
+            data=upload.data,
+        )
+        await self.session.commit()
+        return stored
+
+    async def list(self, owner: Principal, page: PageParams) -> tuple[Sequence[Any], int]:
+        return await self.repo.list_owned(owner.id, page)
+
+    async def get(self, caller: Principal, file_id: int) -> Any:
+        """The metadata of a file the caller may read (its owner, or an admin)."""
+        meta = await self.repo.meta(file_id)
+        if meta is None or not (caller.is_admin or meta.owner_id == caller.id):
+            raise FileNotFound()
+        return meta
+
+    async def data_of(self, meta: Any) -> bytes:
+        """The bytes of a file whose metadata `get` or `image_meta` already granted."""
+        data = await self.repo.data(meta.id)
+        if data is None:
+            raise FileNotFound()
+        return data
+
+    async def delete(self, caller: Principal, file_id: int) -> None:
+        """An item that shows this file as its image keeps no image (ON DELETE SET NULL)."""
+        await self.get(caller, file_id)
+        await self.repo.delete(file_id)
+        await self.session.commit()
+
+    async def is_owned_by(self, file_id: int, owner_id: int) -> bool:
+        """For the items service: may `owner_id` use this file as an item's image?"""
+        return await self.repo.is_owned_by(file_id, owner_id)
+
+    async def image_meta(self, file_id: int) -> Any:
+        """For the items service, which has decided the reader may see the item."""
+        meta = await self.repo.meta(file_id)
+        if meta is None:
+            raise FileNotFound()
+        return meta

@@ -1,0 +1,19 @@
+"""FastAPI dependencies of the items module."""
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Query
+
+from backoffice.db import SessionDep
+from backoffice.files.dependencies import FileServiceDep
+from backoffice.items.schemas import MAX_ID, ItemQuery
+from backoffice.items.service import ItemService
+
+
+async def get_item_service(session: SessionDep, files: FileServiceDep) -> ItemService:
+    return ItemService(session, files)
+
+
+ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
+ItemQueryDep = Annotated[ItemQuery, Query()]
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -1,0 +1,94 @@
+"""SQL of the `items` table, through the session it is given."""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice.items.models import Item
+from backoffice.pagination import PageParams
+from backoffice.sql import contains, fetch_page
+
+# What reads return: the columns of `ItemRead`, without loading entities.
+READ_COLUMNS = (
+    Item.id,
+    Item.name,
+    Item.description,
+    Item.category,
+    Item.price,
+    Item.tax,
+    Item.image_file_id,
+    Item.owner_id,
+    Item.created_at,
+    Item.updated_at,
+)
+SORT_KEYS: dict[str, ColumnElement[Any]] = {
+    # lower(name): what the unique index holds, so it serves this order too.
+    "name": func.lower(Item.name),
+    "price": Item.price.expression,
+    "created_at": Item.created_at.expression,
+}
+
+
+class ItemRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, **values: Any) -> Item:
+        item = Item(**values)
+        self.session.add(item)
+        await self.session.flush()
+        return item
+
+    async def get(self, item_id: int) -> Item | None:
+        """The entity, for changes."""
+        return await self.session.get(Item, item_id)
+
+    async def read(self, item_id: int) -> Any | None:
+        """The row `ItemRead` is built from."""
+        return (
+            await self.session.execute(select(*READ_COLUMNS).where(Item.id == item_id))
+        ).one_or_none()
+
+    async def image_file_id(self, item_id: int) -> tuple[bool, int | None]:
+        """Whether the item exists, and its image's file id."""
+        row = (
+            await self.session.execute(select(Item.image_file_id).where(Item.id == item_id))
+        ).one_or_none()
+        return (False, None) if row is None else (True, row.image_file_id)
+
+    async def search(
+        self,
+        *,
+        page: PageParams,
+        sort: str,
+        descending: bool,
+        q: str | None = None,
+        category: str | None = None,
+        min_price: Decimal | None = None,
+        max_price: Decimal | None = None,
+        owner_id: int | None = None,
+    ) -> tuple[Sequence[Any], int]:
+        """One page of the catalogue, ordered by `sort` then id (a stable order)."""
+        query = select(*READ_COLUMNS)
+        if q is not None:
+            query = query.where(contains(q, Item.name, Item.description))
+        if category is not None:
+            query = query.where(Item.category == category)
+        if min_price is not None:
+            query = query.where(Item.price >= min_price)
+        if max_price is not None:
+            query = query.where(Item.price <= max_price)
+        if owner_id is not None:
+            query = query.where(Item.owner_id == owner_id)
+        key, tiebreak = SORT_KEYS[sort], Item.id.expression
+        if descending:
+            query = query.order_by(key.desc(), tiebreak.desc())
+        else:
+            query = query.order_by(key.asc(), tiebreak.asc())
+        return await fetch_page(self.session, query, page)
+
+    async def delete(self, item_id: int) -> None:
+        await self.session.execute(delete(Item).where(Item.id == item_id))

@@ -1,0 +1,133 @@
+"""Request, response and query models of the catalogue.
+
+Money (`price`, `tax`, `min_price`, `max_price`) is accepted as a JSON number or a
+decimal string, must be finite, >= 0, with at most 2 decimals and 10 whole digits
+(it is `NUMERIC(12,2)` in the database); it is always sent back as a string with
+exactly two decimals (`"12.50"`), so no client ever parses it into a binary float.
+
+`tax` is an absolute amount (not a rate): `price_with_tax = price + tax`, with a
+missing tax counting as zero. It is computed when the item is read, never stored.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    computed_field,
+    field_validator,
+    model_validator,
+)
+
+from backoffice.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from backoffice.schemas import ReadModel, RequestModel
+
+MAX_ID = 2**31 - 1
+
+
+def money_string(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+Money = Annotated[
+    Decimal,
+    Field(
+        ge=0,
+        max_digits=12,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description='A decimal string like `"12.50"` or a number; >= 0, 2 decimals at most',
+        examples=["12.50"],
+    ),
+]
+MoneyOut = Annotated[Decimal, PlainSerializer(money_string, return_type=str)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, Field(max_length=2000)]
+Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+FileRef = Annotated[int, Field(ge=1, le=MAX_ID, description="A file the item's owner uploaded")]
+
+
+class ItemCreate(RequestModel):
+    """The whole item: `POST /items` and `PUT /items/{id}` (fields left out become null)."""
+
+    name: Name
+    description: Description | None = None
+    category: Category | None = None
+    price: Money
+    tax: Money | None = None
+    image_file_id: FileRef | None = None
+
+
+class ItemUpdate(RequestModel):
+    """`PATCH /items/{id}`: only the fields sent change; `name` and `price` cannot be null."""
+
+    name: Name | None = None
+    description: Description | None = None
+    category: Category | None = None
+    price: Money | None = None
+    tax: Money | None = None
+    image_file_id: FileRef | None = None
+
+    @field_validator("name", "price", mode="after")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be changed but not removed")
+        return value
+
+
+class ItemRead(ReadModel):
+    id: int
+    name: str
+    description: str | None
+    category: str | None
+    price: MoneyOut
+    tax: MoneyOut | None
+    image_file_id: int | None
+    owner_id: int
+    created_at: datetime
+    updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def price_with_tax(self) -> MoneyOut:
+        """`price + tax` (tax is an amount; none counts as zero)."""
+        return self.price + (self.tax or Decimal(0))
+
+
+ItemSort = Literal["name", "price", "created_at"]
+SortOrder = Literal["asc", "desc"]
+
+
+class ItemQuery(RequestModel):
+    """The filters, order and page of `GET /items`; unknown parameters are 422."""
+
+    q: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="Name or description contains this, ignoring case; % and _ are literal",
+        ),
+    ] = None
+    category: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    min_price: Money | None = None
+    max_price: Money | None = None
+    owner: Annotated[Literal["me"] | None, Field(description="`me`: only the caller's")] = None
+    sort: Annotated[ItemSort, Field(description="Name sorts case-insensitively")] = "created_at"
+    order: SortOrder = "desc"
+    skip: Annotated[int, Field(ge=0, le=MAX_ID, description="Rows to skip")] = 0
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT
+
+    @model_validator(mode="after")
+    def _price_range(self) -> Self:
+        if (
+            self.min_price is not None
+            and self.max_price is not None
+            and self.min_price > self.max_price
+        ):
+            raise ValueError("min_price must not be greater than max_price")
+        return self

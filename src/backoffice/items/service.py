@@ -1,0 +1,142 @@
+"""Rules of the catalogue: unique names, who may change what, and item images.
+
+- Any signed-in user reads the catalogue; only the owner or an admin changes or
+  deletes an item, and anyone else gets 404, as if it did not exist.
+- Names are unique ignoring case. The unique index on `lower(name)` decides, so two
+  racing creates give one 201 and one 409 (never a 500, never two rows).
+- `image_file_id` must name a file that the item's *owner* uploaded (also when an admin
+  edits someone else's item), asked of the files service; otherwise 422. A file
+  deleted later simply leaves the item without an image (`ON DELETE SET NULL`).
+"""
+
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice.errors import Conflict, InvalidInput, NotFound
+from backoffice.files.service import FileService
+from backoffice.items.models import Item
+from backoffice.items.repository import ItemRepository
+from backoffice.items.schemas import ItemCreate, ItemQuery, ItemUpdate
+from backoffice.pagination import PageParams
+from backoffice.users.repository import Principal
+
+UNIQUE_NAME_INDEX = "uq_items_lower_name"
+IMAGE_FOREIGN_KEY = "fk_items_image_file_id_files"
+
+
+class ItemNotFound(NotFound):
+    code = "item_not_found"
+    message = "Item not found"
+
+
+class ItemNameTaken(Conflict):
+    code = "item_exists"
+    message = "Item already exists"
+
+
+class ItemHasNoImage(NotFound):
+    code = "item_image_not_found"
+    message = "Item has no image"
+
+
+class ImageNotOwned(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__(
+            ["body", "image_file_id"], "image_file_id must be a file uploaded by the item's owner"
+        )
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The constraint asyncpg reports (SQLAlchemy wraps its error as `orig.__cause__`)."""
+    cause = getattr(exc.orig, "__cause__", None)
+    name = getattr(cause, "constraint_name", None)
+    return name if isinstance(name, str) else None
+
+
+class ItemService:
+    def __init__(self, session: AsyncSession, files: FileService) -> None:
+        self.session = session
+        self.files = files
+        self.repo = ItemRepository(session)
+
+    async def create(self, owner: Principal, data: ItemCreate) -> Item:
+        await self._check_image(data.image_file_id, owner.id)
+        try:
+            item = await self.repo.add(owner_id=owner.id, **data.model_dump())
+            await self.session.commit()
+        except IntegrityError as exc:
+            await self._raise_conflict(exc)
+        return item
+
+    async def list(self, caller: Principal, query: ItemQuery) -> tuple[Sequence[Any], int]:
+        return await self.repo.search(
+            page=PageParams(skip=query.skip, limit=query.limit),
+            sort=query.sort,
+            descending=query.order == "desc",
+            q=query.q,
+            category=query.category,
+            min_price=query.min_price,
+            max_price=query.max_price,
+            owner_id=caller.id if query.owner == "me" else None,
+        )
+
+    async def get(self, item_id: int) -> Any:
+        row = await self.repo.read(item_id)
+        if row is None:
+            raise ItemNotFound()
+        return row
+
+    async def update(self, caller: Principal, item_id: int, data: ItemUpdate | ItemCreate) -> Item:
+        """PATCH sends an `ItemUpdate` (the fields given), PUT an `ItemCreate` (all of them)."""
+        item = await self._writable(caller, item_id)
+        changes = data.model_dump(exclude_unset=isinstance(data, ItemUpdate))
+        if changes.get("image_file_id") is not None:
+            await self._check_image(changes["image_file_id"], item.owner_id)
+        for field, value in changes.items():
+            setattr(item, field, value)
+        try:
+            await self.session.flush()
+            await self.session.commit()
+        except IntegrityError as exc:
+            await self._raise_conflict(exc)
+        return item
+
+    async def delete(self, caller: Principal, item_id: int) -> None:
+        await self._writable(caller, item_id)
+        await self.repo.delete(item_id)
+        await self.session.commit()
+
+    async def image(self, item_id: int) -> Any:
+        """The metadata of an item's image: whoever may read the item may read it."""
+        exists, file_id = await self.repo.image_file_id(item_id)
+        if not exists:
+            raise ItemNotFound()
+        if file_id is None:
+            raise ItemHasNoImage()
+        return await self.files.image_meta(file_id)
+
+    async def image_data(self, meta: Any) -> bytes:
+        return await self.files.data_of(meta)
+
+    async def _writable(self, caller: Principal, item_id: int) -> Item:
+        item = await self.repo.get(item_id)
+        if item is None or not (caller.is_admin or item.owner_id == caller.id):
+            raise ItemNotFound()
+        return item
+
+    async def _check_image(self, file_id: int | None, owner_id: int) -> None:
+        if file_id is not None and not await self.files.is_owned_by(file_id, owner_id):
+            raise ImageNotOwned()
+
+    async def _raise_conflict(self, exc: IntegrityError) -> NoReturn:
+        await self.session.rollback()
+        constraint = violated_constraint(exc)
+        if constraint == UNIQUE_NAME_INDEX:
+            raise ItemNameTaken() from exc
+        if constraint == IMAGE_FOREIGN_KEY:
+            # The file was deleted between the ownership check and the write.
+            raise ImageNotOwned() from exc
+        raise exc

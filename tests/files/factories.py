@@ -1,0 +1,44 @@
+"""Upload factories, shared by the files and items tests (each conftest imports `make_file`)."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import SignedInUser
+
+# A real 1x1 transparent PNG.
+PNG_BYTES = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000050001a5f645400000000049454e44ae426082"
+)
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+ELF_BYTES = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56 + b"\x01\x02\x03"
+
+UploadFactory = Callable[..., Awaitable[dict[str, Any]]]
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    owner: SignedInUser,
+    content: bytes = PNG_BYTES,
+    filename: str = "pixel.png",
+    content_type: str = "image/png",
+) -> httpx.Response:
+    return await client.post(
+        "/files", headers=owner.headers, files={"file": (filename, content, content_type)}
+    )
+
+
+@pytest.fixture
+def make_file(client: httpx.AsyncClient) -> UploadFactory:
+    """Upload through the API and return the 201 body."""
+
+    async def factory(owner: SignedInUser, **kwargs: Any) -> dict[str, Any]:
+        response = await upload(client, owner, **kwargs)
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return factory
