@@ -102,7 +102,7 @@ class AuthService:
             rehashed = await hash_password(password, self.settings.bcrypt_rounds)
             await self.users.set_password_hash(user.id, rehashed)
         await self.attempts.clear(email)
-        pair = await self._issue(Principal(id=user.id, role=user.role), None, device)
+        pair, _ = await self._issue(Principal(id=user.id, role=user.role), None, device)
         await self.session.commit()
         return pair
 
@@ -118,7 +118,7 @@ class AuthService:
         principal = await self.users.active_principal(token.user_id)
         if principal is None:
             raise InvalidRefreshToken()
-        pair, new_id = await self._issue_with_id(principal, token.family_id, token.device_name)
+        pair, new_id = await self._issue(principal, token.family_id, token.device_name)
         await self.tokens.mark_replaced(token.id, new_id)
         await self.session.commit()
         return pair
@@ -149,13 +149,10 @@ class AuthService:
         await self.tokens.revoke_all(user.id)
         await self.session.commit()
 
-    async def _issue(self, user: Principal, family_id: int | None, device: str | None) -> TokenPair:
-        pair, _ = await self._issue_with_id(user, family_id, device)
-        return pair
-
-    async def _issue_with_id(
+    async def _issue(
         self, user: Principal, family_id: int | None, device: str | None
     ) -> tuple[TokenPair, int]:
+        """A new access token and refresh token; the refresh token's id for chaining."""
         refresh = new_refresh_token()
         token_id = await self.tokens.next_id()
         await self.tokens.add(
