@@ -16,6 +16,7 @@ from backoffice.files.router import router as files_router
 from backoffice.health.router import router as health_router
 from backoffice.items.router import router as items_router
 from backoffice.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from backoffice.notifications.delivery import NotificationDelivery, NotificationSweeper
 from backoffice.notifications.router import router as notifications_router
 from backoffice.settings import Settings, get_settings
 from backoffice.users.router import router as users_router
@@ -31,9 +32,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        sweeper = NotificationSweeper(
+            NotificationDelivery(app.state.sessionmaker), settings.notification_sweep_seconds
+        )
+        app.state.notification_sweeper = sweeper
+        sweeper.start()
         try:
             yield
         finally:
+            await sweeper.stop()
             await engine.dispose()
 
     app = FastAPI(

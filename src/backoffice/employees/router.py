@@ -1,5 +1,91 @@
-"""HTTP of the employees module."""
+"""HTTP of the employees module, nested under the account they belong to.
 
-from fastapi import APIRouter
+Every route depends on `ValidAccount`: the account is loaded (and its ownership
+checked) once, and another user's account answers 404 before anything else happens.
+"""
 
-router = APIRouter(prefix="/employees", tags=["employees"])
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from backoffice.accounts.dependencies import ValidAccount
+from backoffice.employees.dependencies import EmployeeQueryDep, EmployeeServiceDep
+from backoffice.employees.repository import EmployeeRecord
+from backoffice.employees.schemas import EmployeeCreate, EmployeeRead, EmployeeUpdate
+from backoffice.errors import error_responses as errors
+from backoffice.pagination import Page, PageDep
+
+router = APIRouter(prefix="/accounts/{account_id}/employees", tags=["employees"])
+
+EmployeeId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Employee id")]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EmployeeRead,
+    operation_id="employees-create",
+    summary="Add an employee to an account",
+    responses=errors(401, 404, 409, 422),
+)
+async def create_employee(
+    body: EmployeeCreate, account: ValidAccount, employees: EmployeeServiceDep
+) -> EmployeeRecord:
+    return await employees.add(account, body)
+
+
+@router.get(
+    "",
+    response_model=Page[EmployeeRead],
+    operation_id="employees-list",
+    summary="An account's employees, filtered and sorted",
+    responses=errors(401, 404, 422),
+)
+async def list_employees(
+    account: ValidAccount, employees: EmployeeServiceDep, query: EmployeeQueryDep, page: PageDep
+) -> Page[EmployeeRead]:
+    rows, total = await employees.list(account, query, page)
+    return Page[EmployeeRead].of(rows, total, page)
+
+
+@router.get(
+    "/{employee_id}",
+    response_model=EmployeeRead,
+    operation_id="employees-get",
+    summary="One employee",
+    responses=errors(401, 404, 422),
+)
+async def get_employee(
+    employee_id: EmployeeId, account: ValidAccount, employees: EmployeeServiceDep
+) -> EmployeeRecord:
+    return await employees.get(account, employee_id)
+
+
+@router.patch(
+    "/{employee_id}",
+    response_model=EmployeeRead,
+    operation_id="employees-update",
+    summary="Change an employee",
+    responses=errors(401, 404, 409, 422),
+)
+async def update_employee(
+    employee_id: EmployeeId,
+    body: EmployeeUpdate,
+    account: ValidAccount,
+    employees: EmployeeServiceDep,
+) -> EmployeeRecord:
+    return await employees.update(account, employee_id, body)
+
+
+@router.delete(
+    "/{employee_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="employees-delete",
+    summary="Remove an employee",
+    responses=errors(401, 404, 422),
+)
+async def delete_employee(
+    employee_id: EmployeeId, account: ValidAccount, employees: EmployeeServiceDep
+) -> Response:
+    await employees.remove(account, employee_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,5 +1,64 @@
 """HTTP of the notifications module."""
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+from sqlalchemy import Row
+
+from backoffice.auth.dependencies import CurrentUser
+from backoffice.errors import error_responses as errors
+from backoffice.notifications.dependencies import NotificationServiceDep
+from backoffice.notifications.schemas import NotificationCreate, NotificationRead
+from backoffice.pagination import Page, PageDep
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
+
+NotificationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get(
+    "",
+    response_model=Page[NotificationRead],
+    operation_id="notifications-list",
+    summary="The caller's notifications, newest first",
+    responses=errors(401, 422),
+)
+async def list_notifications(
+    user: CurrentUser,
+    notifications: NotificationServiceDep,
+    page: PageDep,
+    unread: Annotated[
+        bool | None,
+        Query(description="true: only unread; false: only read; omitted: all"),
+    ] = None,
+) -> Page[NotificationRead]:
+    rows, total = await notifications.list(user, page, unread)
+    return Page[NotificationRead].of(rows, total, page)
+
+
+@router.post(
+    "/{notification_id}/read",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="notifications-read",
+    summary="Mark one of the caller's notifications read (idempotent)",
+    responses=errors(401, 404, 422),
+)
+async def mark_read(
+    notification_id: NotificationId, user: CurrentUser, notifications: NotificationServiceDep
+) -> Response:
+    await notifications.mark_read(user, notification_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=NotificationRead,
+    operation_id="notifications-send",
+    summary="Send a message to oneself, or (admin) to any user; delivered after the response",
+    responses=errors(401, 403, 404, 422),
+)
+async def send_notification(
+    body: NotificationCreate, user: CurrentUser, notifications: NotificationServiceDep
+) -> Row[*tuple[Any, ...]]:
+    return await notifications.send(user, body)

@@ -1,0 +1,30 @@
+"""FastAPI dependencies of the accounts module, including the one ownership check."""
+
+from typing import Annotated
+
+from fastapi import Depends, Path
+
+from backoffice.accounts.service import AccountRecord, AccountService
+from backoffice.auth.dependencies import CurrentUser
+from backoffice.db import SessionDep
+from backoffice.notifications.dependencies import OutboxDep
+
+AccountId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Account id")]
+
+
+async def get_account_service(session: SessionDep, outbox: OutboxDep) -> AccountService:
+    return AccountService(session, outbox)
+
+
+AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
+
+
+async def valid_account_id(
+    account_id: AccountId, user: CurrentUser, accounts: AccountServiceDep
+) -> AccountRecord:
+    """The account in the path, loaded once per request: 404 unless the caller owns it
+    or is an admin. Every route under `/accounts/{account_id}` depends on this."""
+    return await accounts.get_for(user, account_id)
+
+
+ValidAccount = Annotated[AccountRecord, Depends(valid_account_id)]

@@ -1,0 +1,67 @@
+"""Rules about accounts: who may see and change which, and the transaction boundary."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice.accounts.repository import AccountRepository
+from backoffice.accounts.schemas import AccountCreate, AccountUpdate
+from backoffice.errors import NotFound
+from backoffice.notifications.outbox import Outbox
+from backoffice.pagination import PageParams
+from backoffice.users.repository import Principal
+
+AccountRecord = Row[*tuple[Any, ...]]
+"""An account as the repository returns it: `id, name, description, owner_id, created_at,
+updated_at` as attributes."""
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    message = "Account not found"
+
+
+class AccountService:
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
+        self.session = session
+        self.outbox = outbox
+        self.repo = AccountRepository(session)
+
+    async def create(self, owner: Principal, data: AccountCreate) -> AccountRecord:
+        """The caller becomes the owner, and is notified in the same transaction."""
+        account = await self.repo.add(owner_id=owner.id, **data.model_dump())
+        await self.outbox.account_created(owner.id, account.id, account.name)
+        await self.session.commit()
+        return account
+
+    async def list(
+        self, user: Principal, page: PageParams, q: str | None
+    ) -> tuple[Sequence[AccountRecord], int]:
+        """The caller's accounts (an admin's: everyone's), by name then id."""
+        return await self.repo.list(None if user.is_admin else user.id, page, q)
+
+    async def get_for(self, user: Principal, account_id: int) -> AccountRecord:
+        """The account if the caller owns it or is an admin; otherwise it does not exist."""
+        account = await self.repo.get(account_id, None if user.is_admin else user.id)
+        if account is None:
+            raise AccountNotFound()
+        return account
+
+    async def update(self, account: AccountRecord, data: AccountUpdate) -> AccountRecord:
+        """`account` comes from `get_for`, so the caller may change it."""
+        changes = data.model_dump(exclude_unset=True)
+        if not changes:
+            return account
+        updated = await self.repo.update(account.id, **changes)
+        if updated is None:  # deleted by a concurrent request
+            raise AccountNotFound()
+        await self.session.commit()
+        return updated
+
+    async def delete(self, account: AccountRecord) -> None:
+        """Removes its employees too (database cascade)."""
+        if not await self.repo.delete(account.id):
+            raise AccountNotFound()
+        await self.session.commit()

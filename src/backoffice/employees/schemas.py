@@ -1,0 +1,87 @@
+"""Request and response models of employees, and the list's query."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, EmailStr, Field, field_validator
+
+from backoffice.schemas import ReadModel, RequestModel
+
+
+def normalize_email(email: str) -> str:
+    """Stored lower-case, so uniqueness within an account ignores case."""
+    return email.strip().lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(normalize_email), Field(max_length=320)]
+FullName = Annotated[str, Field(min_length=1, max_length=200)]
+Title = Annotated[str, Field(max_length=200)]
+Department = Annotated[str, Field(min_length=1, max_length=100)]
+HiredOn = Annotated[date, Field(ge=date(1900, 1, 1), le=date(9999, 12, 31))]
+
+
+class EmployeeCreate(RequestModel):
+    full_name: FullName
+    email: Email
+    title: Title | None = None
+    department: Department | None = None
+    hired_on: HiredOn | None = None
+    is_active: bool = True
+
+
+class EmployeeUpdate(RequestModel):
+    """Only the fields sent change; optional fields accept `null` to clear them.
+
+    `full_name`, `email` and `is_active` cannot be null.
+    """
+
+    full_name: FullName | None = None
+    email: Email | None = None
+    title: Title | None = None
+    department: Department | None = None
+    hired_on: HiredOn | None = None
+    is_active: bool | None = None
+
+    @field_validator("full_name", "email", "is_active")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+
+class EmployeeRead(ReadModel):
+    id: int
+    account_id: int
+    full_name: str
+    email: str
+    title: str | None
+    department: str | None
+    hired_on: date | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class EmployeeSort(StrEnum):
+    FULL_NAME = "full_name"
+    HIRED_ON = "hired_on"
+    CREATED_AT = "created_at"
+
+
+class SortOrder(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@dataclass(frozen=True, slots=True)
+class EmployeeQuery:
+    """Filters and order of the employee list (validated by the route's parameters)."""
+
+    q: str | None = None
+    department: str | None = None
+    is_active: bool | None = None
+    sort: EmployeeSort = EmployeeSort.FULL_NAME
+    order: SortOrder = SortOrder.ASC

@@ -1,0 +1,152 @@
+"""Delivery of committed notifications: after each response, and by the periodic sweep.
+
+Delivery means: publish one structured log line per notification, then stamp
+`delivered_at`. It runs in a session of its own from the app's sessionmaker (never the
+request's) and locks the rows it delivers with `FOR UPDATE SKIP LOCKED`, so two workers
+or replicas never deliver the same row twice at the same time.
+
+Semantics are at-least-once: a notification is stamped after it was published, so a
+crash between the two publishes it again at the next sweep; nothing committed is lost.
+A failure is logged and counted, retried a few times by the task, and left for the
+sweep after that; it never turns into a failed request (the response is already sent).
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import Counter
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backoffice.notifications.repository import NotificationRepository
+
+logger = logging.getLogger("backoffice.notifications")
+
+RETRY_DELAYS_SECONDS: tuple[float, ...] = (0.1, 0.5)
+"""Pauses before the task's second and third attempts; after those, the sweep retries."""
+SWEEP_BATCH_SIZE = 100
+
+DELIVERED = Counter("backoffice_notifications_delivered", "Notifications delivered")
+FAILED = Counter("backoffice_notifications_failed", "Notification delivery attempts that failed")
+
+
+async def publish(notification: Row[*tuple[Any, ...]]) -> None:
+    """Deliver one notification: today, one structured log line (the channel to replace)."""
+    logger.info(
+        "notification delivered",
+        extra={
+            "event": "notification_delivered",
+            "notification_id": notification.id,
+            "user_id": notification.user_id,
+            "kind": notification.kind,
+            "text": notification.message,
+            "data": notification.data,
+        },
+    )
+
+
+class NotificationDelivery:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def deliver(self, ids: Sequence[int]) -> int:
+        """Deliver these ids if committed and undelivered; how many were delivered.
+
+        Retries the failed ones a bounded number of times, then leaves them to the sweep.
+        Never raises.
+        """
+        remaining = list(ids)
+        delivered = 0
+        for delay in (0.0, *RETRY_DELAYS_SECONDS):
+            if not remaining:
+                break
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                done, remaining = await self._deliver_batch(remaining)
+            except Exception:
+                FAILED.inc()
+                logger.exception("notification delivery failed", extra={"ids": remaining})
+                continue
+            delivered += done
+        if remaining:
+            logger.warning("notifications left for the sweep", extra={"ids": remaining})
+        return delivered
+
+    async def sweep(self) -> int:
+        """Deliver every row left undelivered, batch by batch in id order; how many.
+
+        A row that fails again stays undelivered for the next sweep; the id cursor makes
+        sure one pass ends even then.
+        """
+        after_id = 0
+        delivered = 0
+        while True:
+            async with self.sessionmaker() as session:
+                rows = await NotificationRepository(session).lock_undelivered(
+                    after_id=after_id, limit=SWEEP_BATCH_SIZE
+                )
+                if not rows:
+                    return delivered
+                done, _ = await self._publish_and_stamp(session, rows)
+                delivered += done
+                after_id = rows[-1].id
+
+    async def _deliver_batch(self, ids: Sequence[int]) -> tuple[int, list[int]]:
+        async with self.sessionmaker() as session:
+            rows = await NotificationRepository(session).lock_undelivered(ids)
+            return await self._publish_and_stamp(session, rows)
+
+    async def _publish_and_stamp(
+        self, session: AsyncSession, rows: Sequence[Row[*tuple[Any, ...]]]
+    ) -> tuple[int, list[int]]:
+        """Publish each row, stamp the published ones, commit; (delivered, failed ids)."""
+        published: list[int] = []
+        failed: list[int] = []
+        for row in rows:
+            try:
+                await publish(row)
+            except Exception:
+                FAILED.inc()
+                logger.exception("notification delivery failed", extra={"notification_id": row.id})
+                failed.append(row.id)
+            else:
+                published.append(row.id)
+        if published:
+            await NotificationRepository(session).mark_delivered(published)
+        await session.commit()
+        DELIVERED.inc(len(published))
+        return len(published), failed
+
+
+class NotificationSweeper:
+    """At start-up and every `interval` seconds, run one sweep; started by the lifespan."""
+
+    def __init__(self, delivery: NotificationDelivery, interval_seconds: float) -> None:
+        self.delivery = delivery
+        self.interval_seconds = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="notification-sweeper")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                swept = await self.delivery.sweep()
+                if swept:
+                    logger.info("notification sweep", extra={"delivered": swept})
+            except Exception:
+                logger.exception("notification sweep failed")
+            await asyncio.sleep(self.interval_seconds)

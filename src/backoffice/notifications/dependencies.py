@@ -1,0 +1,38 @@
+"""FastAPI dependencies of the notifications module: the outbox other modules use."""
+
+from typing import Annotated
+
+from fastapi import BackgroundTasks, Depends, Request
+
+from backoffice.db import SessionDep, sessionmaker_of
+from backoffice.notifications.delivery import NotificationDelivery
+from backoffice.notifications.outbox import Outbox
+from backoffice.notifications.service import NotificationService
+from backoffice.users.dependencies import UserServiceDep
+
+
+async def get_outbox(request: Request, session: SessionDep, background: BackgroundTasks) -> Outbox:
+    """An outbox in the request's session; its rows are delivered after the response.
+
+    The delivery task is scheduled at the first notification only, so requests that
+    notify nobody cost nothing. It runs after the response was sent, in a session of
+    its own; by then the service has committed (or rolled back, and nothing is found).
+    """
+    delivery = NotificationDelivery(sessionmaker_of(request))
+
+    def schedule(outbox: Outbox) -> None:
+        background.add_task(delivery.deliver, outbox.pending)
+
+    return Outbox(session, on_first_notification=schedule)
+
+
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+
+
+async def get_notification_service(
+    session: SessionDep, outbox: OutboxDep, users: UserServiceDep
+) -> NotificationService:
+    return NotificationService(session, outbox, users)
+
+
+NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]

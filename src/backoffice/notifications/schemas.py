@@ -1,0 +1,25 @@
+"""Request and response models of notifications."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from backoffice.schemas import ReadModel, RequestModel
+
+
+class NotificationCreate(RequestModel):
+    """`user_id` omitted means the caller; only an admin may name another user."""
+
+    message: Annotated[str, Field(min_length=1, max_length=1000)]
+    user_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+
+
+class NotificationRead(ReadModel):
+    id: int
+    kind: str
+    message: str
+    data: dict[str, Any]
+    created_at: datetime
+    delivered_at: datetime | None
+    read_at: datetime | None
