@@ -1,0 +1,71 @@
+"""Real `backoffice serve` processes on loopback."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from backoffice.settings import Settings
+
+Server = tuple[subprocess.Popen[str], str]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_live(base_url: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/health/live", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError("server did not start")
+
+
+@pytest.fixture
+def start_server(settings: Settings) -> Iterator[Callable[..., Server]]:
+    """Start `python -m backoffice serve` with extra environment; stopped after the test."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(**env: str) -> Server:
+        port = free_port()
+        environment = {
+            **os.environ,
+            "APP_ENV": "test",
+            "DATABASE_URL": settings.database_url,
+            "JWT_SECRET": settings.jwt_secret,
+            "BCRYPT_ROUNDS": "4",
+            "PORT": str(port),
+            "LOG_JSON": "true",
+            **env,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "backoffice", "serve"],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started.append(process)
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_live(base_url, process)
+        return process, base_url
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)

@@ -1,0 +1,42 @@
+"""`backoffice serve`, the container's command, as a real process."""
+
+import signal
+import time
+from collections.abc import Callable
+
+import httpx
+
+from tests.e2e.conftest import Server
+
+
+def test_serve_answers_over_real_http(start_server: Callable[..., Server]) -> None:
+    _, base_url = start_server()
+    ready = httpx.get(f"{base_url}/health/ready", timeout=5)
+    assert ready.status_code == 200
+    docs = httpx.get(f"{base_url}/docs", timeout=5)
+    assert docs.status_code == 200
+
+
+def test_sigterm_drains_before_stopping(start_server: Callable[..., Server]) -> None:
+    process, base_url = start_server(DRAIN_SECONDS="2", GRACEFUL_SHUTDOWN_SECONDS="5")
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    ready = httpx.get(f"{base_url}/health/ready", timeout=5)
+    live = httpx.get(f"{base_url}/health/live", timeout=5)
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "draining"}
+    assert "Retry-After" in ready.headers
+    assert live.status_code == 200
+    process.wait(timeout=15)
+    assert process.poll() is not None
+
+
+def test_access_log_is_one_json_line_per_request(start_server: Callable[..., Server]) -> None:
+    process, base_url = start_server(DRAIN_SECONDS="0")
+    httpx.get(f"{base_url}/api/v1/users/me", headers={"X-Request-ID": "log-me-1"}, timeout=5)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=15)
+    lines = [line for line in output.splitlines() if '"log-me-1"' in line]
+    assert len(lines) == 1
+    assert '"route": "/api/v1/users/me"' in lines[0]
+    assert '"status": 401' in lines[0]
