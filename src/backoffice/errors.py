@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, cast
 
-from fastapi import FastAPI, Request
+from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -164,6 +164,19 @@ DATABASE_UNAVAILABLE = (
 )
 
 
+BACKGROUND_ON_ERROR = "background_on_error"
+
+
+def keep_background_on_error(request: Request, tasks: BackgroundTasks) -> None:
+    """Run `tasks` after the response even when the request ends in a domain error.
+
+    Starlette drops a route's background tasks when the route raises; work committed
+    before a deliberate refusal (a refresh-token reuse commits the revocation, then
+    answers 401) still has follow-ups to run.
+    """
+    request.scope.setdefault("state", {})[BACKGROUND_ON_ERROR] = tasks
+
+
 def request_id_of(request: Request) -> str | None:
     """The id the request middleware stored for this request."""
     rid: str | None = request.scope.get("state", {}).get("request_id")
@@ -187,9 +200,11 @@ def internal_error_response(request_id: str | None) -> JSONResponse:
 
 
 async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
-    return error_response(
+    response = error_response(
         request_id_of(request), exc.status_code, exc.code, exc.detail, exc.headers
     )
+    response.background = request.scope.get("state", {}).get(BACKGROUND_ON_ERROR)
+    return response
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

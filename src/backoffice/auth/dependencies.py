@@ -5,17 +5,21 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from backoffice.auth.service import AuthService
+from backoffice.auth.service import AuthService, authenticate
 from backoffice.db import SessionDep
 from backoffice.errors import Forbidden, Unauthorized
+from backoffice.notifications.dependencies import OutboxDep
 from backoffice.settings import SettingsDep
+from backoffice.users.dependencies import UserServiceDep
 from backoffice.users.repository import Principal
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-async def get_auth_service(session: SessionDep, settings: SettingsDep) -> AuthService:
-    return AuthService(session, settings)
+async def get_auth_service(
+    session: SessionDep, settings: SettingsDep, outbox: OutboxDep
+) -> AuthService:
+    return AuthService(session, settings, outbox)
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
@@ -23,12 +27,13 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 async def current_user(
     request: Request,
-    auth: AuthServiceDep,
+    settings: SettingsDep,
+    users: UserServiceDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     if not token:
         raise Unauthorized("Not authenticated")
-    principal = await auth.authenticate(token)
+    principal = await authenticate(settings, users, token)
     request.scope.setdefault("state", {})["user_id"] = principal.id
     return principal
 

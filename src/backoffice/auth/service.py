@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice.auth.repository import LoginAttemptRepository, RefreshTokenRepository
 from backoffice.auth.schemas import TokenPair
 from backoffice.errors import BadRequest, NotFound, Throttled, Unauthorized
+from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
 from backoffice.security import (
     InvalidToken,
@@ -51,24 +52,26 @@ class SessionNotFound(NotFound):
     message = "Session not found"
 
 
+async def authenticate(settings: Settings, users: UserService, token: str) -> Principal:
+    """The caller behind a bearer token; deactivation takes effect at once."""
+    try:
+        user_id = decode_access_token(settings, token)
+    except InvalidToken as exc:
+        raise Unauthorized() from exc
+    principal = await users.active_principal(user_id)
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
 class AuthService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, outbox: Outbox) -> None:
         self.session = session
         self.settings = settings
+        self.outbox = outbox
         self.users = UserService(session, settings)
         self.tokens = RefreshTokenRepository(session)
         self.attempts = LoginAttemptRepository(session)
-
-    async def authenticate(self, token: str) -> Principal:
-        """The caller behind a bearer token; deactivation takes effect at once."""
-        try:
-            user_id = decode_access_token(self.settings, token)
-        except InvalidToken as exc:
-            raise Unauthorized() from exc
-        principal = await self.users.active_principal(user_id)
-        if principal is None:
-            raise Unauthorized()
-        return principal
 
     async def login(self, email: str, password: str, device: str | None) -> TokenPair:
         """Check the password at the same cost whether or not the email exists.
@@ -113,6 +116,7 @@ class AuthService:
             raise InvalidRefreshToken()
         if token.revoked_at is not None or token.replaced_by_id is not None:
             await self.tokens.revoke_family(token.family_id)
+            await self.outbox.refresh_token_reused(token.user_id)
             await self.session.commit()
             raise RefreshTokenReused()
         principal = await self.users.active_principal(token.user_id)
@@ -147,6 +151,7 @@ class AuthService:
         hashed = await hash_password(new, self.settings.bcrypt_rounds)
         await self.users.set_password_hash(user.id, hashed)
         await self.tokens.revoke_all(user.id)
+        await self.outbox.password_changed(user.id)
         await self.session.commit()
 
     async def _issue(

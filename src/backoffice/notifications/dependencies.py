@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends, Request
 
 from backoffice.db import SessionDep, sessionmaker_of
+from backoffice.errors import keep_background_on_error
 from backoffice.notifications.delivery import NotificationDelivery
 from backoffice.notifications.outbox import Outbox
 from backoffice.notifications.service import NotificationService
@@ -22,6 +23,7 @@ async def get_outbox(request: Request, session: SessionDep, background: Backgrou
 
     def schedule(outbox: Outbox) -> None:
         background.add_task(delivery.deliver, outbox.pending)
+        keep_background_on_error(request, background)
 
     return Outbox(session, on_first_notification=schedule)
 
