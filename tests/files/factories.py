@@ -5,6 +5,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SignedInUser
 
@@ -42,3 +44,11 @@ def make_file(client: httpx.AsyncClient) -> UploadFactory:
         return body
 
     return factory
+
+
+async def count_rows(engine: AsyncEngine) -> tuple[int, int]:
+    """How many rows `files` and `file_contents` hold."""
+    async with engine.connect() as conn:
+        files = await conn.scalar(text("SELECT count(*) FROM files"))
+        contents = await conn.scalar(text("SELECT count(*) FROM file_contents"))
+    return int(files or 0), int(contents or 0)

@@ -11,14 +11,15 @@ FALLBACK_FILENAME = "upload"
 def safe_filename(raw: str | None) -> str:
     """The base name only: no directories (either slash), no control characters.
 
-    `../../etc/passwd.png` -> `passwd.png`; `C:\\temp\\a.pdf` -> `a.pdf`. Leading dots
+    `../../etc/passwd.png` -> `passwd.png`; `C:\\temp\\a.pdf` -> `a.pdf`. Control,
+    format and line-separator characters go, other spaces become plain ones. Leading dots
     and surrounding spaces go (no hidden or `..` names); the result is NFC-normalised
     and cut to 255 characters, keeping the extension. Empty results become `upload`.
     """
     name = unicodedata.normalize("NFC", raw or "").replace("\\", "/")
     name = posixpath.basename(name)
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = name.strip().lstrip(".").strip()
+    name = "".join(_printable(ch) for ch in name)
+    name = name.lstrip(". ").rstrip(" ")
     if not name:
         return FALLBACK_FILENAME
     if len(name) > MAX_FILENAME_CHARS:
@@ -28,6 +29,13 @@ def safe_filename(raw: str | None) -> str:
         else:
             name = name[:MAX_FILENAME_CHARS]
     return name
+
+
+def _printable(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category[0] == "C" or category in ("Zl", "Zp"):
+        return ""
+    return " " if category == "Zs" else ch
 
 
 def content_disposition(filename: str) -> str:
