@@ -8,11 +8,14 @@ from backoffice.auth.dependencies import CurrentUser
 from backoffice.db import SessionDep
 from backoffice.files.service import FileService
 from backoffice.files.upload import Upload, read_upload
+from backoffice.notifications.dependencies import OutboxDep
 from backoffice.settings import SettingsDep
 
 
-async def get_file_service(session: SessionDep, settings: SettingsDep) -> FileService:
-    return FileService(session, settings)
+async def get_file_service(
+    session: SessionDep, settings: SettingsDep, outbox: OutboxDep
+) -> FileService:
+    return FileService(session, settings, outbox)
 
 
 async def streamed_upload(

@@ -18,6 +18,7 @@ from backoffice.files.naming import safe_filename
 from backoffice.files.repository import FileRepository
 from backoffice.files.sniffing import sniff_content_type
 from backoffice.files.upload import Upload
+from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
 from backoffice.settings import Settings
 from backoffice.users.repository import Principal
@@ -34,9 +35,10 @@ class FileTypeNotAllowed(UnsupportedMediaType):
 
 
 class FileService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, outbox: Outbox) -> None:
         self.session = session
         self.settings = settings
+        self.outbox = outbox
         self.repo = FileRepository(session)
 
     async def create(self, owner: Principal, upload: Upload) -> StoredFile:
@@ -56,6 +58,7 @@ class FileService:
             sha256=upload.sha256,
             data=upload.data,
         )
+        await self.outbox.file_uploaded(owner.id, stored.id, stored.filename)
         await self.session.commit()
         return stored
 

@@ -8,10 +8,13 @@ from backoffice.db import SessionDep
 from backoffice.files.dependencies import FileServiceDep
 from backoffice.items.schemas import MAX_ID, ItemQuery
 from backoffice.items.service import ItemService
+from backoffice.notifications.dependencies import OutboxDep
 
 
-async def get_item_service(session: SessionDep, files: FileServiceDep) -> ItemService:
-    return ItemService(session, files)
+async def get_item_service(
+    session: SessionDep, files: FileServiceDep, outbox: OutboxDep
+) -> ItemService:
+    return ItemService(session, files, outbox)
 
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]

@@ -20,6 +20,7 @@ from backoffice.files.service import FileService
 from backoffice.items.models import Item
 from backoffice.items.repository import ItemRepository
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemUpdate
+from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
 from backoffice.users.repository import Principal
 
@@ -57,15 +58,17 @@ def violated_constraint(exc: IntegrityError) -> str | None:
 
 
 class ItemService:
-    def __init__(self, session: AsyncSession, files: FileService) -> None:
+    def __init__(self, session: AsyncSession, files: FileService, outbox: Outbox) -> None:
         self.session = session
         self.files = files
+        self.outbox = outbox
         self.repo = ItemRepository(session)
 
     async def create(self, owner: Principal, data: ItemCreate) -> Item:
         await self._check_image(data.image_file_id, owner.id)
         try:
             item = await self.repo.add(owner_id=owner.id, **data.model_dump())
+            await self.outbox.item_created(owner.id, item.id, item.name)
             await self.session.commit()
         except IntegrityError as exc:
             await self._raise_conflict(exc)
