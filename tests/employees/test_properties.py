@@ -11,7 +11,13 @@ from tests.conftest import SignedInUser
 
 # Text a JSON client can send: no lone surrogates, but NUL and the rest of Unicode.
 texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=400)
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | texts
+)
 valid_payloads = st.fixed_dictionaries(
     {
         "full_name": st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=200),
