@@ -16,6 +16,7 @@ from backoffice.employees.schemas import EmployeeCreate, EmployeeQuery, Employee
 from backoffice.errors import Conflict, NotFound
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
+from backoffice.sql import is_unique_violation
 
 
 class AccountLike(Protocol):
@@ -49,6 +50,8 @@ class EmployeeService:
             employee = await self.repo.add(account_id=account.id, **data.model_dump())
         except IntegrityError as exc:
             await self.session.rollback()
+            if not is_unique_violation(exc):
+                raise
             raise EmployeeEmailTaken() from exc
         await self.outbox.employee_added(
             account.owner_id, account.id, employee.id, employee.full_name
@@ -77,6 +80,8 @@ class EmployeeService:
             employee = await self.repo.update(account.id, employee_id, **changes)
         except IntegrityError as exc:
             await self.session.rollback()
+            if not is_unique_violation(exc):
+                raise
             raise EmployeeEmailTaken() from exc
         if employee is None:
             raise EmployeeNotFound()
