@@ -47,3 +47,9 @@ def test_text_needs_valid_utf8_and_no_binary_controls() -> None:
     assert sniff_content_type(b"\x7fELF", "a.txt", "text/plain") is None
     assert sniff_content_type(b"bell\x07", "a.txt", "text/plain") is None
     assert sniff_content_type(b"RIFF\x00\x00\x00\x00WAVE", "a.webp", "image/webp") is None
+
+
+def test_long_names_are_cut_keeping_a_short_extension() -> None:
+    assert safe_filename("b" * 300) == "b" * 255
+    assert safe_filename("c" * 300 + ".tar.gz") == "c" * 252 + ".gz"
+    assert safe_filename("d" * 300 + "." + "e" * 20) == ("d" * 300 + "." + "e" * 20)[:255]
