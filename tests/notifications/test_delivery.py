@@ -187,7 +187,7 @@ async def test_a_delivery_that_keeps_failing_is_left_for_the_sweep(
     assert len(broken.calls) == 1 + len(delivery.RETRY_DELAYS_SECONDS)
 
     healthy = publisher(0)
-    assert await app.state.notification_sweeper.delivery.sweep() == 1
+    assert await app.state.notification_sweeper.sweep_once() == 1
     assert healthy.published == [note.id]
     [note] = await stored_notifications(engine, user.id)
     assert note.delivered_at is not None
@@ -227,12 +227,12 @@ async def test_the_sweep_delivers_rows_left_undelivered(
     ids = [await insert_undelivered(engine, user.id, f"orphan {n}") for n in range(5)]
     recorder = publisher(0)
 
-    swept = await app.state.notification_sweeper.delivery.sweep()
+    swept = await app.state.notification_sweeper.sweep_once()
 
     assert swept == 5
     assert recorder.published == ids
     assert all(n.delivered_at is not None for n in await stored_notifications(engine))
-    assert await app.state.notification_sweeper.delivery.sweep() == 0
+    assert await app.state.notification_sweeper.sweep_once() == 0
 
 
 async def test_a_sweep_pass_ends_even_when_a_row_keeps_failing(
@@ -244,7 +244,7 @@ async def test_a_sweep_pass_ends_even_when_a_row_keeps_failing(
     await insert_undelivered(engine, user.id, "poison")
     publisher(100)
 
-    assert await app.state.notification_sweeper.delivery.sweep() == 0
+    assert await app.state.notification_sweeper.sweep_once() == 0
     [note] = await stored_notifications(engine)
     assert note.delivered_at is None
 

@@ -141,10 +141,14 @@ class NotificationSweeper:
             await self._task
         self._task = None
 
+    async def sweep_once(self) -> int:
+        """One sweep pass now (what the loop runs; tests call it directly)."""
+        return await self.delivery.sweep()
+
     async def _run(self) -> None:
         while True:
             try:
-                swept = await self.delivery.sweep()
+                swept = await self.sweep_once()
                 if swept:
                     logger.info("notification sweep", extra={"delivered": swept})
             except Exception:
