@@ -28,4 +28,4 @@ typecheck: install
 check: lint typecheck test
 
 openapi: install
-	$(UV) run python -c "import json; from backoffice.main import create_app; print(json.dumps(create_app().openapi(), indent=2))" > openapi.json
+	$(UV) run python -c "import json; from backoffice.main import create_app; print(json.dumps(create_app().openapi(), indent=2, sort_keys=True))" > openapi.json
