@@ -9,10 +9,11 @@ from backoffice.accounts.schemas import AccountCreate, AccountRead, AccountUpdat
 from backoffice.accounts.service import AccountRecord
 from backoffice.auth.dependencies import CurrentUser
 from backoffice.errors import error_responses as errors
+from backoffice.idempotency.route import IdempotentRoute
 from backoffice.pagination import Page, PageDep
 from backoffice.schemas import SafeStr
 
-router = APIRouter(prefix="/accounts", tags=["accounts"])
+router = APIRouter(prefix="/accounts", tags=["accounts"], route_class=IdempotentRoute)
 
 
 @router.post(

@@ -13,9 +13,12 @@ from backoffice.employees.dependencies import EmployeeQueryDep, EmployeeServiceD
 from backoffice.employees.repository import EmployeeRecord
 from backoffice.employees.schemas import EmployeeCreate, EmployeeRead, EmployeeUpdate
 from backoffice.errors import error_responses as errors
+from backoffice.idempotency.route import IdempotentRoute
 from backoffice.pagination import Page, PageDep
 
-router = APIRouter(prefix="/accounts/{account_id}/employees", tags=["employees"])
+router = APIRouter(
+    prefix="/accounts/{account_id}/employees", tags=["employees"], route_class=IdempotentRoute
+)
 
 EmployeeId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Employee id")]
 

@@ -10,9 +10,10 @@ from backoffice.files import responses
 from backoffice.files.dependencies import FileServiceDep, UploadDep
 from backoffice.files.models import StoredFile
 from backoffice.files.schemas import FileRead
+from backoffice.idempotency.route import IdempotentRoute
 from backoffice.pagination import Page, PageDep
 
-router = APIRouter(prefix="/files", tags=["files"])
+router = APIRouter(prefix="/files", tags=["files"], route_class=IdempotentRoute)
 
 FileId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 UPLOAD_BODY: dict[str, Any] = {

@@ -7,12 +7,13 @@ from fastapi import APIRouter, Header, Response, status
 from backoffice.auth.dependencies import CurrentUser
 from backoffice.errors import error_responses as errors
 from backoffice.files import responses as downloads
+from backoffice.idempotency.route import IdempotentRoute
 from backoffice.items.dependencies import ItemId, ItemQueryDep, ItemServiceDep
 from backoffice.items.models import Item
 from backoffice.items.schemas import ItemCreate, ItemRead, ItemUpdate
 from backoffice.pagination import Page, PageParams
 
-router = APIRouter(prefix="/items", tags=["items"])
+router = APIRouter(prefix="/items", tags=["items"], route_class=IdempotentRoute)
 
 
 @router.post(

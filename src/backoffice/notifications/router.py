@@ -7,11 +7,12 @@ from sqlalchemy import Row
 
 from backoffice.auth.dependencies import CurrentUser
 from backoffice.errors import error_responses as errors
+from backoffice.idempotency.route import IdempotentRoute
 from backoffice.notifications.dependencies import NotificationServiceDep
 from backoffice.notifications.schemas import NotificationCreate, NotificationRead
 from backoffice.pagination import Page, PageDep
 
-router = APIRouter(prefix="/notifications", tags=["notifications"])
+router = APIRouter(prefix="/notifications", tags=["notifications"], route_class=IdempotentRoute)
 
 NotificationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 

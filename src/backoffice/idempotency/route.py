@@ -1,0 +1,106 @@
+"""`IdempotentRoute`: the route class that gives creating POSTs their `Idempotency-Key`.
+
+Routers whose POST routes create something (status 201 or 202) use it as their
+`route_class`. Such a route documents the header and, when a signed-in caller sends it,
+replays the first response (status and body) for the same key within 24 h instead of
+doing the work again; the same key with a different body is 422. Responses of 5xx, and
+errors raised by the route, release the key, so a retry does the work.
+"""
+
+import hashlib
+import re
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request, Response
+from fastapi.routing import APIRoute
+
+from backoffice.db import sessionmaker_of
+from backoffice.idempotency.service import IdempotencyService
+from backoffice.security import InvalidToken, decode_access_token
+
+HEADER = "Idempotency-Key"
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+CREATING_STATUSES = frozenset({201, 202})
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+async def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias=HEADER,
+            pattern=KEY_PATTERN,
+            description="Retry-safe key: the same key within 24 h replays the first response",
+        ),
+    ] = None,
+) -> str | None:
+    """Validates and documents the header; the route class does the work."""
+    return key
+
+
+def caller_id(request: Request) -> int | None:
+    """The bearer token's user, if valid; the route's own auth dependency still runs."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        return decode_access_token(request.app.state.settings, token)
+    except InvalidToken:
+        return None
+
+
+def request_digest(request: Request, body: bytes) -> str:
+    """What makes two requests "the same": method, path and body.
+
+    A multipart body is compared without its boundary, which clients draw afresh for
+    every attempt.
+    """
+    digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode())
+    _, _, boundary = request.headers.get("content-type", "").partition("boundary=")
+    if boundary:
+        body = body.replace(boundary.strip('"').encode("latin-1"), b"")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+class IdempotentRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = {method.upper() for method in kwargs.get("methods") or ()}
+        self.idempotent = "POST" in methods and kwargs.get("status_code") in CREATING_STATUSES
+        if self.idempotent:
+            kwargs["dependencies"] = [*(kwargs.get("dependencies") or []), Depends(idempotency_key)]
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+        if not self.idempotent:
+            return handler
+
+        async def idempotent_handler(request: Request) -> Response:
+            key = request.headers.get(HEADER)
+            user_id = caller_id(request)
+            if key is None or user_id is None or not re.match(KEY_PATTERN, key):
+                return await handler(request)
+            keys = IdempotencyService(sessionmaker_of(request))
+            stored = await keys.begin(user_id, key, request_digest(request, await request.body()))
+            if stored is not None:
+                headers = {"Idempotent-Replayed": "true"}
+                if stored.content_type:
+                    headers["Content-Type"] = stored.content_type
+                return Response(stored.body, status_code=stored.status_code, headers=headers)
+            try:
+                response = await handler(request)
+            except BaseException:
+                await keys.release(user_id, key)
+                raise
+            body = getattr(response, "body", None)
+            if response.status_code >= 500 or not isinstance(body, bytes):
+                await keys.release(user_id, key)
+            else:
+                content_type = response.headers.get("content-type")
+                await keys.complete(user_id, key, response.status_code, content_type, body)
+            return response
+
+        return idempotent_handler

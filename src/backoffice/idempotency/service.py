@@ -1,0 +1,81 @@
+"""Idempotent creation: a retried POST with the same key replays the first response.
+
+Each step runs in a short transaction of its own (from the app's sessionmaker), apart
+from the request's session, so the claim is visible to every replica at once and two
+concurrent requests with one key do the work once: the second waits for the first
+and replays its response.
+"""
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backoffice.errors import Conflict, InvalidInput
+from backoffice.idempotency.repository import IdempotencyRepository
+
+KEY_TTL_SECONDS = 24 * 3600
+STALE_SECONDS = 120
+"""A claim left unfinished this long belonged to a request that died; it may be retaken."""
+WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status_code: int
+    content_type: str | None
+    body: bytes
+
+
+class KeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+    message = "A request with this Idempotency-Key is still being processed; retry later"
+
+
+class KeyReusedWithAnotherBody(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__(
+            ["header", "Idempotency-Key"],
+            "This Idempotency-Key was already used with a different request body",
+        )
+
+
+class IdempotencyService:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def begin(self, user_id: int, key: str, request_hash: str) -> StoredResponse | None:
+        """Claim the key (None: do the work) or return the response to replay."""
+        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+        while True:
+            async with self.sessionmaker() as session, session.begin():
+                repo = IdempotencyRepository(session)
+                await repo.drop_dead(user_id, key, KEY_TTL_SECONDS, STALE_SECONDS)
+                if await repo.claim(user_id, key, request_hash):
+                    return None
+                state = await repo.state(user_id, key)
+            if state is None:
+                continue  # released between our claim and our read: claim again
+            if state.request_hash != request_hash:
+                raise KeyReusedWithAnotherBody()
+            if state.completed and state.status_code is not None:
+                return StoredResponse(
+                    state.status_code, state.content_type, state.response_body or b""
+                )
+            if asyncio.get_running_loop().time() >= deadline:
+                raise KeyInUse()
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def complete(
+        self, user_id: int, key: str, status_code: int, content_type: str | None, body: bytes
+    ) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await IdempotencyRepository(session).complete(
+                user_id, key, status_code, content_type, body
+            )
+
+    async def release(self, user_id: int, key: str) -> None:
+        """Forget an unfinished claim, so a retry does the work (the first attempt failed)."""
+        async with self.sessionmaker() as session, session.begin():
+            await IdempotencyRepository(session).release(user_id, key)
