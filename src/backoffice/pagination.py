@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any, Generic, Self, TypeVar
 
 from fastapi import Depends, Query
@@ -10,7 +11,13 @@ from pydantic import BaseModel
 T = TypeVar("T")
 
 MAX_LIMIT = 100
+MAX_SKIP = 2**31 - 1
 DEFAULT_LIMIT = 20
+
+
+class SortOrder(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +27,7 @@ class PageParams:
 
 
 async def page_params(
-    skip: Annotated[int, Query(ge=0, le=2**31 - 1, description="Rows to skip")] = 0,
+    skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="Rows to skip")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Page size, at most 100")
     ] = DEFAULT_LIMIT,

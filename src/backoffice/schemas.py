@@ -2,7 +2,20 @@
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from annotated_types import Ge, Le
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+MAX_DB_ID = 2**31 - 1
+DbId = Annotated[int, Ge(1), Le(MAX_DB_ID)]
+"""An id that fits the integer identity columns: a larger one is 422, never a 500."""
+
+
+def normalize_email(email: str) -> str:
+    """One spelling per address, so uniqueness and look-ups ignore case."""
+    return email.strip().lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(normalize_email), Field(max_length=320)]
 
 
 def reject_nul(value: Any) -> Any:

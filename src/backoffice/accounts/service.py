@@ -11,7 +11,7 @@ from backoffice.accounts.schemas import AccountCreate, AccountUpdate
 from backoffice.errors import NotFound
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
-from backoffice.users.repository import Principal
+from backoffice.principal import Principal
 
 AccountRecord = Row[*tuple[Any, ...]]
 """An account as the repository returns it: `id, name, description, owner_id, created_at,

@@ -9,9 +9,9 @@ from backoffice.auth.service import AuthService, authenticate
 from backoffice.db import SessionDep
 from backoffice.errors import Forbidden, Unauthorized
 from backoffice.notifications.dependencies import OutboxDep
+from backoffice.principal import Principal
 from backoffice.settings import SettingsDep
 from backoffice.users.dependencies import UserServiceDep
-from backoffice.users.repository import Principal
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 

@@ -10,6 +10,8 @@ from backoffice.auth.schemas import TokenPair
 from backoffice.errors import BadRequest, NotFound, Throttled, Unauthorized
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
+from backoffice.principal import Principal
+from backoffice.schemas import normalize_email
 from backoffice.security import (
     InvalidToken,
     burn_dummy_verify,
@@ -22,8 +24,6 @@ from backoffice.security import (
     verify_password,
 )
 from backoffice.settings import Settings
-from backoffice.users.repository import Principal
-from backoffice.users.schemas import normalize_email
 from backoffice.users.service import UserService
 
 

@@ -20,8 +20,8 @@ from backoffice.files.sniffing import sniff_content_type
 from backoffice.files.upload import Upload
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
+from backoffice.principal import Principal
 from backoffice.settings import Settings
-from backoffice.users.repository import Principal
 
 
 class FileNotFound(NotFound):

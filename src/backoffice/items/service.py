@@ -22,7 +22,7 @@ from backoffice.items.repository import ItemRepository
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemUpdate
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
-from backoffice.users.repository import Principal
+from backoffice.principal import Principal
 
 UNIQUE_NAME_INDEX = "uq_items_lower_name"
 IMAGE_FOREIGN_KEY = "fk_items_image_file_id_files"

@@ -11,7 +11,7 @@ from backoffice.notifications.outbox import Outbox
 from backoffice.notifications.repository import NotificationRepository
 from backoffice.notifications.schemas import NotificationCreate
 from backoffice.pagination import PageParams
-from backoffice.users.repository import Principal
+from backoffice.principal import Principal
 from backoffice.users.service import UserService
 
 MESSAGE_KIND = "message"

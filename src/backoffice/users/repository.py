@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.pagination import PageParams
+from backoffice.principal import Principal
 from backoffice.sql import contains, fetch_page
 from backoffice.users.models import User
 
@@ -18,18 +19,6 @@ class Credentials:
     hashed_password: str
     role: str
     is_active: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The authenticated caller: what every request needs to know about it, and no more."""
-
-    id: int
-    role: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 class UserRepository:

@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, Field
+from pydantic import AfterValidator, Field
 
-from backoffice.schemas import ReadModel, RequestModel
+from backoffice.schemas import Email, ReadModel, RequestModel
 from backoffice.security import MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES
 from backoffice.users.models import Role
 
@@ -24,14 +24,6 @@ def _password_bytes(value: str) -> str:
 
 NewPassword = Annotated[str, AfterValidator(_password_bytes)]
 FullName = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-def normalize_email(email: str) -> str:
-    """One spelling per address, so uniqueness and look-ups ignore case."""
-    return email.strip().lower()
-
-
-Email = Annotated[EmailStr, AfterValidator(normalize_email), Field(max_length=320)]
 
 
 class UserCreate(RequestModel):

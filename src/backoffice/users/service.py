@@ -7,11 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.errors import Conflict, NotFound
 from backoffice.pagination import PageParams
+from backoffice.principal import Principal
 from backoffice.security import hash_password
 from backoffice.settings import Settings
 from backoffice.sql import is_unique_violation
 from backoffice.users.models import Role, User
-from backoffice.users.repository import Credentials, Principal, UserRepository
+from backoffice.users.repository import Credentials, UserRepository
 from backoffice.users.schemas import UserAdminUpdate, UserCreate, UserUpdate
 
 
