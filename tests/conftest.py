@@ -6,6 +6,7 @@ the concurrency tests need real, separately committed transactions.)
 """
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +29,19 @@ TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`TEST_DATABASE_URL` when given, else a throw-away embedded PostgreSQL."""
+def database_url() -> Iterator[str]:
+    """`TEST_DATABASE_URL` when given, else a throw-away embedded PostgreSQL.
+
+    Its directory comes from `mkdtemp`, not pytest's numbered temp dirs, which a
+    concurrent pytest run may prune while this one still uses them.
+    """
     given = os.environ.get("TEST_DATABASE_URL")
     if given:
         yield Settings(database_url=given).async_database_url
         return
-    url, server = embedded_db.start(tmp_path_factory.mktemp("pg") / "data", throwaway=True)
+    url, server = embedded_db.start(
+        Path(tempfile.mkdtemp(prefix="backoffice-test-pg-")) / "data", throwaway=True
+    )
     yield url
     server.cleanup()
 

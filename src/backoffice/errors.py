@@ -154,14 +154,32 @@ def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-DATABASE_UNAVAILABLE = (
-    ConnectionRefusedError,
-    ConnectionResetError,
-    TimeoutError,
-    sa_exc.TimeoutError,
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
+DATABASE_ERRORS = (OSError, sa_exc.TimeoutError, sa_exc.DBAPIError)
+"""Everything a database call may raise: readiness treats any of them as not ready."""
+
+UNAVAILABLE_SQLSTATES = frozenset(
+    {
+        "53300",  # too_many_connections
+        "57014",  # query_canceled: statement_timeout
+        "57P01",  # admin_shutdown
+        "57P02",  # crash_shutdown
+        "57P03",  # cannot_connect_now: starting up or shutting down
+        "40001",  # serialization_failure
+        "40P01",  # deadlock_detected
+    }
 )
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A failure that a retry in a moment may not meet: 503, not 500."""
+    if isinstance(exc, OSError | sa_exc.TimeoutError):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+        return True
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    return sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES
 
 
 BACKGROUND_ON_ERROR = "background_on_error"
@@ -211,19 +229,39 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return error_response(request_id_of(request), 400, "malformed_body", "Malformed JSON body")
-    cleaned = [{k: _finite(v) for k, v in err.items() if k != "ctx" or _plain(v)} for err in errors]
-    return error_response(request_id_of(request), 422, "validation_error", cleaned)
+    return error_response(
+        request_id_of(request), 422, "validation_error", [_safe_error(err) for err in errors]
+    )
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no inf/NaN (a JSON `1e309` parses as inf): echo such an input as a string."""
+MAX_ECHOED_CHARS = 200
+
+
+def _safe_error(error: Any) -> dict[str, Any]:
+    """FastAPI's error entry, made safe to send back.
+
+    The rejected `input` is echoed only when it is a scalar, cut to 200 characters, with
+    unpaired surrogates escaped (they cannot be encoded as UTF-8) and non-finite floats
+    as strings (JSON has none); never for a password, never a whole body or object.
+    """
+    safe = {k: v for k, v in error.items() if k not in {"input", "ctx"}}
+    if isinstance(error.get("ctx"), dict) and all(
+        isinstance(v, str | int | float) for v in error["ctx"].values()
+    ):
+        safe["ctx"] = {k: _scalar(v) for k, v in error["ctx"].items()}
+    if not any("password" in str(part) for part in error.get("loc", ())):
+        value = error.get("input")
+        if value is None or isinstance(value, str | int | float | bool):
+            safe["input"] = _scalar(value)
+    return safe
+
+
+def _scalar(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode()[:MAX_ECHOED_CHARS]
     return value
-
-
-def _plain(ctx: Any) -> bool:
-    return isinstance(ctx, dict) and all(isinstance(v, str | int | float) for v in ctx.values())
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -231,10 +269,13 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return error_response(request_id_of(request), exc.status_code, code, exc.detail, exc.headers)
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 with `Retry-After` for an outage, a timeout or an exhausted pool; else a 500."""
+    if not database_unavailable(exc):
+        logger.error("database error", exc_info=exc, extra={"request_id": request_id_of(request)})
+        return internal_error_response(request_id_of(request))
     logger.warning("database unavailable: %r", exc)
-    unavailable = ServiceUnavailable("Database unavailable, retry later")
-    return await _domain_error(request, unavailable)
+    return await _domain_error(request, ServiceUnavailable("Database unavailable, retry later"))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -243,5 +284,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, cast(ExceptionHandler, _domain_error))
     app.add_exception_handler(RequestValidationError, cast(ExceptionHandler, _validation_error))
     app.add_exception_handler(StarletteHTTPException, cast(ExceptionHandler, _http_error))
-    for exc_type in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(exc_type, _database_unavailable)
+    for exc_type in DATABASE_ERRORS:
+        app.add_exception_handler(exc_type, _database_error)

@@ -1,5 +1,6 @@
 """The error model: one body shape, the right status, never a trace."""
 
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -88,3 +89,28 @@ async def test_security_headers_are_set(client: httpx.AsyncClient) -> None:
     response = await client.get("http://test/health/live")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("field", ["full_name", "password", "email"])
+async def test_a_lone_surrogate_is_422_not_500(client: httpx.AsyncClient, field: str) -> None:
+    body = {"email": "s@example.com", "password": "long enough", "full_name": "S"}
+    raw = json.dumps(body).replace(f'"{body[field]}"', '"\\ud800"')
+    response = await client.post(
+        "/auth/register", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+
+
+async def test_a_rejected_password_is_not_echoed(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/auth/register",
+        json={"email": "p@example.com", "password": "short77", "full_name": "P"},
+    )
+    assert response.status_code == 422
+    assert "short77" not in response.text
+
+
+async def test_a_rejected_body_is_not_echoed_whole(client: httpx.AsyncClient) -> None:
+    response = await client.post("/auth/login", json=["x" * 10_000])
+    assert response.status_code == 422
+    assert len(response.content) < 2_000

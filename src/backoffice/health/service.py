@@ -5,7 +5,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backoffice.errors import DATABASE_UNAVAILABLE
+from backoffice.errors import DATABASE_ERRORS
 from backoffice.health.repository import select_one
 
 logger = logging.getLogger("backoffice.health")
@@ -17,7 +17,7 @@ async def database_answers(sessionmaker: async_sessionmaker[AsyncSession]) -> bo
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS), sessionmaker() as session:
             await select_one(session)
-    except DATABASE_UNAVAILABLE as exc:
+    except DATABASE_ERRORS as exc:
         logger.warning("readiness check failed: %r", exc)
         return False
     return True

@@ -1,0 +1,66 @@
+"""A database outage or a stuck query is a 503 with `Retry-After`, never a crash or a 500."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backoffice.main import create_app
+from backoffice.settings import Settings
+from tests.conftest import SignedInUser
+
+
+@asynccontextmanager
+async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            yield c
+
+
+async def test_database_down_is_503_with_retry_after(
+    settings: Settings, user: SignedInUser
+) -> None:
+    down = settings.model_copy(
+        update={"database_url": "postgresql://nobody@127.0.0.1:9/none", "db_connect_timeout": 1}
+    )
+    async with client_for(down) as client:
+        me = await client.get("/api/v1/users/me", headers=user.headers)
+        ready = await client.get("/health/ready")
+        live = await client.get("/health/live")
+    assert me.status_code == 503
+    assert me.json()["code"] == "service_unavailable"
+    assert int(me.headers["Retry-After"]) > 0
+    assert ready.status_code == 503
+    assert live.status_code == 200
+
+
+async def test_statement_timeout_is_503(
+    settings: Settings, engine: AsyncEngine, user: SignedInUser
+) -> None:
+    impatient = settings.model_copy(update={"db_statement_timeout_ms": 300})
+    async with client_for(impatient) as client, engine.connect() as blocker:
+        await blocker.execute(
+            text("SELECT id FROM users WHERE id = :id FOR UPDATE"), {"id": user.id}
+        )
+        response = await client.patch(
+            "/api/v1/users/me", json={"full_name": "Blocked"}, headers=user.headers
+        )
+        await blocker.rollback()
+    assert response.status_code == 503
+    assert "Retry-After" in response.headers
+
+
+async def test_pool_exhaustion_is_503(settings: Settings, user: SignedInUser) -> None:
+    tiny = settings.model_copy(
+        update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 0.2}
+    )
+    async with client_for(tiny) as client:
+        app_engine: AsyncEngine = client._transport.app.state.engine  # type: ignore[attr-defined]
+        async with app_engine.connect() as held:
+            await held.execute(text("SELECT 1"))
+            response = await client.get("/api/v1/users/me", headers=user.headers)
+    assert response.status_code == 503
