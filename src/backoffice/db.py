@@ -69,4 +69,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+"""`scope="function"`: the session closes (and its connection returns to the pool) when
+the route returns, not after the response was sent to a possibly slow client."""

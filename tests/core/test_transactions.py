@@ -4,10 +4,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import Message, Receive, Scope, Send
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SignedInUser
 
 DOOMED_NAME = "fails-at-commit"
 
@@ -43,3 +45,24 @@ async def test_failing_commit_is_never_a_2xx(
     async with engine.connect() as conn:
         count = await conn.scalar(text("SELECT count(*) FROM users"))
     assert count == 0
+
+
+async def test_the_connection_is_back_in_the_pool_before_the_body_is_sent(
+    app: FastAPI, user: SignedInUser
+) -> None:
+    """A slow client downloading a response must not hold a pooled connection."""
+    checked_out_while_sending: list[int] = []
+
+    async def recording_app(scope: Scope, receive: Receive, send: Send) -> None:
+        async def spy(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                checked_out_while_sending.append(app.state.engine.pool.checkedout())
+            await send(message)
+
+        await app(scope, receive, spy)
+
+    transport = httpx.ASGITransport(app=recording_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:
+        response = await c.get("/users/me", headers=user.headers)
+    assert response.status_code == 200
+    assert checked_out_while_sending == [0]
