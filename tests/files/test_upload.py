@@ -143,6 +143,41 @@ async def test_an_oversized_chunked_upload_is_413(
     assert await count_rows(engine) == (0, 0)
 
 
+async def test_a_streaming_upload_holds_no_connection_idle_in_a_transaction(
+    client: httpx.AsyncClient, user: SignedInUser, engine: AsyncEngine
+) -> None:
+    """While the body arrives, the sign-in check's connection is back in the pool."""
+    boundary = "slowboundary"
+    seen: list[int] = []
+
+    async def idle_in_transaction() -> int:
+        async with engine.connect() as conn:
+            count = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                    "'backoffice' AND state LIKE 'idle in transaction%'"
+                )
+            )
+        return int(count or 0)
+
+    async def body():  # type: ignore[no-untyped-def]
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"'
+            "\r\nContent-Type: image/png\r\n\r\n"
+        ).encode()
+        seen.append(await idle_in_transaction())  # mid-upload, after authentication
+        yield PNG_BYTES + f"\r\n--{boundary}--\r\n".encode()
+
+    response = await client.post(
+        "/files",
+        content=body(),
+        headers={**user.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+    assert response.status_code == 201
+    assert seen == [0]
+
+
 @pytest.mark.parametrize(
     ("raw", "stored"),
     [
@@ -238,6 +273,31 @@ async def test_malformed_multipart_is_400(
     )
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_multipart"
+
+
+async def test_a_boundary_longer_than_the_parser_accepts_is_400_not_500(
+    client: httpx.AsyncClient, user: SignedInUser, engine: AsyncEngine
+) -> None:
+    boundary = "b" * 300  # python-multipart refuses boundaries over 256 characters
+    body = (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="a.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + PNG_BYTES
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+    response = await client.post(
+        "/files",
+        content=body,
+        headers={**user.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_multipart"
+    assert await count_rows(engine) == (0, 0)
 
 
 async def test_upload_without_a_token_is_401(client: httpx.AsyncClient) -> None:

@@ -18,17 +18,19 @@ async def get_file_service(
     return FileService(session, settings, outbox)
 
 
+FileServiceDep = Annotated[FileService, Depends(get_file_service)]
+
+
 async def streamed_upload(
-    request: Request, settings: SettingsDep, session: SessionDep, _: CurrentUser
+    request: Request, settings: SettingsDep, files: FileServiceDep, _: CurrentUser
 ) -> Upload:
     """The upload, read only once the caller is known (401 before any byte is read).
 
-    The sign-in check's read transaction is ended first, so a slow client streaming
-    10 MiB never keeps a pooled connection; the service takes one again to store.
+    The connection the sign-in check used goes back to the pool first, so a slow
+    client streaming 10 MiB never keeps one; the service takes one again to store.
     """
-    await session.rollback()
+    await files.release_connection()
     return await read_upload(request, settings.max_upload_bytes)
 
 
-FileServiceDep = Annotated[FileService, Depends(get_file_service)]
 UploadDep = Annotated[Upload, Depends(streamed_upload)]

@@ -41,6 +41,16 @@ class FileService:
         self.outbox = outbox
         self.repo = FileRepository(session)
 
+    async def release_connection(self) -> None:
+        """End the read transaction so far and hand its connection back to the pool.
+
+        Called before an upload's body is read: the request has only read (the caller's
+        sign-in check), so nothing is lost, and a slow client streaming a large file must
+        not hold a pooled connection, idle in a transaction, for the whole upload. The
+        session takes a connection again when `create` stores the file.
+        """
+        await self.session.rollback()
+
     async def create(self, owner: Principal, upload: Upload) -> StoredFile:
         """Store an upload whose bytes are one of the allowed types."""
         if upload.size == 0:

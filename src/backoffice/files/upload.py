@@ -122,19 +122,21 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
     if not boundary:
         raise MalformedMultipart("Missing multipart boundary")
     reader = _UploadReader(max_bytes)
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": reader.on_part_begin,
-            "on_header_field": reader.on_header_field,
-            "on_header_value": reader.on_header_value,
-            "on_header_end": reader.on_header_end,
-            "on_headers_finished": reader.on_headers_finished,
-            "on_part_data": reader.on_part_data,
-            "on_part_end": reader.on_part_end,
-        },
-    )
     try:
+        # The constructor validates the boundary (at most 256 characters): inside the
+        # `try`, so a client's bad boundary is a 400 like any other framing error.
+        parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": reader.on_part_begin,
+                "on_header_field": reader.on_header_field,
+                "on_header_value": reader.on_header_value,
+                "on_header_end": reader.on_header_end,
+                "on_headers_finished": reader.on_headers_finished,
+                "on_part_data": reader.on_part_data,
+                "on_part_end": reader.on_part_end,
+            },
+        )
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
