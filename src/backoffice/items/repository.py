@@ -1,10 +1,12 @@
 """SQL of the `items` table, through the session it is given."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.items.models import Item
@@ -32,6 +34,26 @@ SORT_KEYS: dict[str, ColumnElement[Any]] = {
 }
 
 
+class ItemConstraint(StrEnum):
+    """The constraints of `items` that a client's input can break, by their names."""
+
+    UNIQUE_NAME = "uq_items_lower_name"
+    IMAGE_FILE = "fk_items_image_file_id_files"
+
+
+def broken_constraint(exc: IntegrityError) -> ItemConstraint | None:
+    """*Which* of the constraints above a failed write broke (None: another one, a bug).
+
+    A different question from `backoffice.sql.is_unique_violation` ("a duplicate
+    key?"), which is enough for a table with one rule a client can break. Items have
+    two, a taken name and an image file deleted meanwhile, told apart by the name
+    asyncpg reports on the error SQLAlchemy wraps (`orig.__cause__`).
+    """
+    name = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    known = {constraint.value: constraint for constraint in ItemConstraint}
+    return known.get(name) if isinstance(name, str) else None
+
+
 class ItemRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -42,9 +64,27 @@ class ItemRepository:
         await self.session.flush()
         return item
 
-    async def get(self, item_id: int) -> Item | None:
-        """The entity, for changes."""
-        return await self.session.get(Item, item_id)
+    async def get_for_update(self, item_id: int) -> Item | None:
+        """The entity, for changes, row-locked until the transaction ends.
+
+        A concurrent writer waits for this one (and then reads what it committed), so no
+        change is applied to a stale copy; a row deleted meanwhile comes back as None
+        instead of failing the UPDATE later (`StaleDataError`).
+        """
+        query = (
+            select(Item)
+            .where(Item.id == item_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def update(self, item: Item, changes: Mapping[str, Any]) -> Item:
+        """Apply `changes` to a locked entity and write them (IntegrityError surfaces here)."""
+        for field, value in changes.items():
+            setattr(item, field, value)
+        await self.session.flush()
+        return item
 
     async def read(self, item_id: int) -> Any | None:
         """The row `ItemRead` is built from."""

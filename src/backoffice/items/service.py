@@ -4,6 +4,9 @@
   deletes an item, and anyone else gets 404, as if it did not exist.
 - Names are unique ignoring case. The unique index on `lower(name)` decides, so two
   racing creates give one 201 and one 409 (never a 500, never two rows).
+- A change locks the row first (`SELECT ... FOR UPDATE`): concurrent edits queue and
+  each applies to what the previous one committed, and an item deleted meanwhile is
+  a 404 rather than a failed UPDATE.
 - `image_file_id` must name a file that the item's *owner* uploaded (also when an admin
   edits someone else's item), asked of the files service; otherwise 422. A file
   deleted later simply leaves the item without an image (`ON DELETE SET NULL`).
@@ -18,14 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.files.service import FileService
 from backoffice.items.models import Item
-from backoffice.items.repository import ItemRepository
+from backoffice.items.repository import ItemConstraint, ItemRepository, broken_constraint
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemUpdate
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
 from backoffice.principal import Principal
-
-UNIQUE_NAME_INDEX = "uq_items_lower_name"
-IMAGE_FOREIGN_KEY = "fk_items_image_file_id_files"
 
 
 class ItemNotFound(NotFound):
@@ -48,13 +48,6 @@ class ImageNotOwned(InvalidInput):
         super().__init__(
             ["body", "image_file_id"], "image_file_id must be a file uploaded by the item's owner"
         )
-
-
-def violated_constraint(exc: IntegrityError) -> str | None:
-    """The constraint asyncpg reports (SQLAlchemy wraps its error as `orig.__cause__`)."""
-    cause = getattr(exc.orig, "__cause__", None)
-    name = getattr(cause, "constraint_name", None)
-    return name if isinstance(name, str) else None
 
 
 class ItemService:
@@ -98,10 +91,8 @@ class ItemService:
         changes = data.model_dump(exclude_unset=isinstance(data, ItemUpdate))
         if changes.get("image_file_id") is not None:
             await self._check_image(changes["image_file_id"], item.owner_id)
-        for field, value in changes.items():
-            setattr(item, field, value)
         try:
-            await self.session.flush()
+            await self.repo.update(item, changes)
             await self.session.commit()
         except IntegrityError as exc:
             await self._raise_conflict(exc)
@@ -125,7 +116,8 @@ class ItemService:
         return await self.files.data_of(meta)
 
     async def _writable(self, caller: Principal, item_id: int) -> Item:
-        item = await self.repo.get(item_id)
+        """The item, locked for this transaction, if the caller may change it."""
+        item = await self.repo.get_for_update(item_id)
         if item is None or not (caller.is_admin or item.owner_id == caller.id):
             raise ItemNotFound()
         return item
@@ -136,10 +128,10 @@ class ItemService:
 
     async def _raise_conflict(self, exc: IntegrityError) -> NoReturn:
         await self.session.rollback()
-        constraint = violated_constraint(exc)
-        if constraint == UNIQUE_NAME_INDEX:
-            raise ItemNameTaken() from exc
-        if constraint == IMAGE_FOREIGN_KEY:
-            # The file was deleted between the ownership check and the write.
-            raise ImageNotOwned() from exc
+        match broken_constraint(exc):
+            case ItemConstraint.UNIQUE_NAME:
+                raise ItemNameTaken() from exc
+            case ItemConstraint.IMAGE_FILE:
+                # The file was deleted between the ownership check and the write.
+                raise ImageNotOwned() from exc
         raise exc
