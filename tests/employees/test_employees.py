@@ -4,9 +4,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.accounts.factories import add_employee, create_account
 from tests.conftest import SignedInUser, UserFactory
+from tests.items.races import commit_while_blocked
 
 
 def employees_path(account_id: int, employee_id: int | None = None) -> str:
@@ -318,3 +321,27 @@ async def test_pages_of_employees_and_skip_past_the_end(
     assert [e["full_name"] for e in second["items"]] == ["Dave 100%", "Eve"]
     assert (second["total"], second["skip"], second["limit"]) == (5, 2, 2)
     assert past == {"items": [], "total": 5, "skip": 10, "limit": 20}
+
+
+async def test_adding_an_employee_to_an_account_deleted_at_the_same_moment_is_404(
+    client: httpx.AsyncClient, user: SignedInUser, engine: AsyncEngine
+) -> None:
+    """The account was there when the request checked it, and gone when the row went in."""
+    account = await create_account(client, user)
+
+    response = await commit_while_blocked(
+        engine,
+        "DELETE FROM accounts WHERE id = :id",
+        {"id": account["id"]},
+        client.post(
+            employees_path(account["id"]),
+            json={"full_name": "Late Comer", "email": "late@example.com"},
+            headers=user.headers,
+        ),
+    )
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "account_not_found"
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM employees")) == 0
+        assert await conn.scalar(text("SELECT count(*) FROM notifications")) == 1  # the account's

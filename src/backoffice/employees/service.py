@@ -11,12 +11,24 @@ from typing import Any, Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.accounts.service import AccountNotFound
 from backoffice.employees.repository import EmployeeRecord, EmployeeRepository
 from backoffice.employees.schemas import EmployeeCreate, EmployeeQuery, EmployeeUpdate
 from backoffice.errors import Conflict, NotFound
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
 from backoffice.sql import is_unique_violation
+
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+def is_foreign_key_violation(exc: IntegrityError) -> bool:
+    """A row that names a parent which is gone (here: the account, deleted meanwhile).
+
+    The sibling of `backoffice.sql.is_unique_violation`; to move there once `sql.py`
+    grows it.
+    """
+    return getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION
 
 
 class AccountLike(Protocol):
@@ -46,13 +58,18 @@ class EmployeeService:
         self.repo = EmployeeRepository(session)
 
     async def add(self, account: AccountLike, data: EmployeeCreate) -> EmployeeRecord:
+        """A duplicate email is 409. The account was found a moment ago, but a concurrent
+        request may have deleted it since: the insert then breaks the foreign key, and
+        the answer is the 404 the request would have got a moment later."""
         try:
             employee = await self.repo.add(account_id=account.id, **data.model_dump())
         except IntegrityError as exc:
             await self.session.rollback()
-            if not is_unique_violation(exc):
-                raise
-            raise EmployeeEmailTaken() from exc
+            if is_unique_violation(exc):
+                raise EmployeeEmailTaken() from exc
+            if is_foreign_key_violation(exc):
+                raise AccountNotFound() from exc
+            raise
         await self.outbox.employee_added(
             account.owner_id, account.id, employee.id, employee.full_name
         )
