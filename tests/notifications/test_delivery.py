@@ -1,7 +1,7 @@
 """Notifications are written with the change they report and delivered after the response."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -67,21 +67,60 @@ async def test_employee_added_and_removed_notify_the_account_owner(
     assert await stored_notifications(engine, admin.id) == []
 
 
-async def test_a_failed_change_leaves_no_notification(
-    client: httpx.AsyncClient, user: SignedInUser, engine: AsyncEngine
+DOOMED_EMPLOYEE = "Refused At Commit"
+
+
+@pytest.fixture
+async def commit_fails_for_doomed_employees(engine: AsyncEngine) -> AsyncIterator[None]:
+    """A deferred constraint trigger: the INSERT (and the notification) go through, and
+    the COMMIT raises, for an employee with the marker name only."""
+    statements = [
+        """CREATE FUNCTION refuse_doomed_employee() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'check_violation'; END $$""",
+        f"""CREATE CONSTRAINT TRIGGER refuse_doomed_employee AFTER INSERT ON employees
+           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+           WHEN (NEW.full_name = '{DOOMED_EMPLOYEE}')
+           EXECUTE FUNCTION refuse_doomed_employee()""",
+    ]
+    async with engine.begin() as conn:
+        for statement in statements:
+            await conn.execute(text(statement))
+    yield
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TRIGGER refuse_doomed_employee ON employees"))
+        await conn.execute(text("DROP FUNCTION refuse_doomed_employee()"))
+
+
+@pytest.mark.usefixtures("commit_fails_for_doomed_employees")
+async def test_a_change_that_fails_at_commit_leaves_no_notification(
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The notification row is written in the change's transaction; the commit fails."""
     account = await create_account(client, user)
-    await add_employee(client, user, account["id"], email="dup@example.com")
+    written: list[int] = []
+    original = Outbox.employee_added
+
+    async def recorded(self: Outbox, *args: Any) -> int:
+        written.append(await original(self, *args))
+        return written[-1]
+
+    monkeypatch.setattr(Outbox, "employee_added", recorded)
 
     response = await client.post(
         f"/accounts/{account['id']}/employees",
-        json={"full_name": "Dup", "email": "dup@example.com"},
+        json={"full_name": DOOMED_EMPLOYEE, "email": "doomed@example.com"},
         headers=user.headers,
     )
 
-    assert response.status_code == 409
+    assert response.status_code == 500
+    assert len(written) == 1  # the outbox did write its row before the commit failed
     kinds = [n.kind for n in await stored_notifications(engine, user.id)]
-    assert kinds == ["account_created", "employee_added"]
+    assert kinds == ["account_created"]
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM employees")) == 0
 
 
 async def test_a_rolled_back_change_takes_its_notification_with_it(
