@@ -18,6 +18,7 @@ from backoffice.items.router import router as items_router
 from backoffice.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from backoffice.notifications.delivery import NotificationDelivery, NotificationSweeper
 from backoffice.notifications.router import router as notifications_router
+from backoffice.security import prepare_dummy_hash
 from backoffice.settings import Settings, get_settings
 from backoffice.users.router import router as users_router
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        await prepare_dummy_hash(settings.bcrypt_rounds)
         sweeper = NotificationSweeper(
             NotificationDelivery(app.state.sessionmaker), settings.notification_sweep_seconds
         )

@@ -24,7 +24,7 @@ MIN_PASSWORD_BYTES = 8
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105
 
 _hash_limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
-_dummy_hashes: dict[int, bytes] = {}
+_dummy_hashes: dict[int, str] = {}
 
 
 class InvalidToken(Exception):
@@ -55,13 +55,16 @@ async def verify_password(password: str, hashed: str) -> bool:
     )
 
 
+async def prepare_dummy_hash(rounds: int) -> None:
+    """Made at start-up: made lazily, the first unknown email would cost a hash more."""
+    if rounds not in _dummy_hashes:
+        _dummy_hashes[rounds] = await hash_password(secrets.token_urlsafe(16), rounds)
+
+
 async def burn_dummy_verify(password: str, rounds: int) -> None:
     """Spend what a real check costs, so an unknown email cannot be told from a wrong password."""
-    dummy = _dummy_hashes.get(rounds)
-    if dummy is None:
-        dummy = (await hash_password(secrets.token_urlsafe(16), rounds)).encode()
-        _dummy_hashes[rounds] = dummy
-    await verify_password(password, dummy.decode())
+    await prepare_dummy_hash(rounds)
+    await verify_password(password, _dummy_hashes[rounds])
 
 
 def hash_rounds(hashed: str) -> int:

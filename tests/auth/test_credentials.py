@@ -44,3 +44,20 @@ async def test_nul_in_form_username_is_401(client: httpx.AsyncClient) -> None:
         "/auth/token", data={"username": "a\x00@example.com", "password": PASSWORD}
     )
     assert response.status_code == 401
+
+
+async def test_an_overlong_form_username_is_422_not_500(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/auth/token", data={"username": "a" * 400 + "@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 422
+
+
+async def test_a_grant_type_other_than_password_is_422(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    response = await client.post(
+        "/auth/token",
+        data={"username": user.email, "password": PASSWORD, "grant_type": "client_credentials"},
+    )
+    assert response.status_code == 422

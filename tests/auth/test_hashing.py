@@ -1,19 +1,25 @@
 """bcrypt runs in a worker thread: the event loop keeps serving while a hash is computed."""
 
 import asyncio
+import threading
 import time
 
 import bcrypt
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backoffice import security
 from backoffice.security import hash_password, hash_rounds, verify_password
 from tests.conftest import PASSWORD, SignedInUser
 
 
 async def test_health_answers_while_a_cost_12_login_runs(
-    client: httpx.AsyncClient, engine: AsyncEngine, user: SignedInUser
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    user: SignedInUser,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     slow_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(12)).decode()
     async with engine.begin() as conn:
@@ -21,6 +27,14 @@ async def test_health_answers_while_a_cost_12_login_runs(
             text("UPDATE users SET hashed_password = :h WHERE id = :id"),
             {"h": slow_hash, "id": user.id},
         )
+    hashing = threading.Event()
+    real_verify = security._verify_sync
+
+    def signalling_verify(password: str, hashed: str) -> bool:
+        hashing.set()
+        return real_verify(password, hashed)
+
+    monkeypatch.setattr(security, "_verify_sync", signalling_verify)
     finished: list[str] = []
 
     async def login() -> None:
@@ -31,7 +45,7 @@ async def test_health_answers_while_a_cost_12_login_runs(
         finished.append("login")
 
     async def live() -> None:
-        await asyncio.sleep(0.02)  # let the login reach bcrypt first
+        assert await asyncio.to_thread(hashing.wait, 30)  # bcrypt is running now
         started = time.perf_counter()
         response = await client.get("http://test/health/live")
         assert response.status_code == 200

@@ -94,3 +94,12 @@ async def test_password_change_with_wrong_current_password_is_400(
     assert response.status_code == 400
     assert response.json()["code"] == "wrong_password"
     assert (await refresh(client, user.refresh_token)).status_code == 200
+
+
+async def test_a_logged_out_token_is_plainly_invalid_not_reuse(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    await client.post("/auth/logout", json={"refresh_token": user.refresh_token})
+    response = await refresh(client, user.refresh_token)
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_refresh_token"

@@ -1,4 +1,8 @@
+import asyncio
+
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import PASSWORD, SignedInUser
 
@@ -56,3 +60,38 @@ async def test_success_clears_earlier_failures(
     ok = await client.post("/auth/login", json={"email": user.email, "password": PASSWORD})
     assert ok.status_code == 200
     await fail_five_times(client, user.email)
+
+
+async def test_parallel_guesses_cannot_slip_past_the_throttle(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    responses = await asyncio.gather(
+        *(
+            client.post("/auth/login", json={"email": user.email, "password": "wrong-pass"})
+            for _ in range(20)
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [401] * 5 + [429] * 15
+
+
+async def test_failures_for_unknown_emails_are_throttled_too(client: httpx.AsyncClient) -> None:
+    await fail_five_times(client, "ghost@example.com")
+    response = await client.post(
+        "/auth/login", json={"email": "ghost@example.com", "password": "wrong-pass"}
+    )
+    assert response.status_code == 429
+
+
+async def test_expired_attempts_are_pruned(
+    client: httpx.AsyncClient, engine: AsyncEngine, user: SignedInUser
+) -> None:
+    await fail_five_times(client, "old@example.com")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE login_attempts SET attempted_at = now() - interval '1 day'")
+        )
+    await client.post("/auth/login", json={"email": user.email, "password": "wrong-pass"})
+    async with engine.connect() as conn:
+        emails = (await conn.scalars(text("SELECT email FROM login_attempts"))).all()
+    assert emails == [user.email]

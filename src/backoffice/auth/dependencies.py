@@ -1,8 +1,9 @@
 """Who is calling: the bearer-token dependencies every protected route uses."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from backoffice.auth.service import AuthService, authenticate
@@ -14,6 +15,28 @@ from backoffice.settings import SettingsDep
 from backoffice.users.dependencies import UserServiceDep
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordForm:
+    username: str
+    password: str
+
+
+async def password_form(
+    username: Annotated[str, Form(min_length=1, max_length=320, description="The email")],
+    password: Annotated[str, Form(max_length=1024)],
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+) -> PasswordForm:
+    """The OAuth2 password form, as an async dependency with bounded fields.
+
+    FastAPI's `OAuth2PasswordRequestForm` is a class dependency, which runs in the
+    thread pool, and leaves the fields unbounded.
+    """
+    return PasswordForm(username=username, password=password)
+
+
+PasswordFormDep = Annotated[PasswordForm, Depends(password_form)]
 
 
 async def get_auth_service(

@@ -33,7 +33,10 @@ class LoginAttempt(IdMixin, Base):
     """A failed login, kept in PostgreSQL so every replica enforces the same throttle."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_attempted_at", "email", "attempted_at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_email_attempted_at", "email", "attempted_at"),
+        Index("ix_login_attempts_attempted_at", "attempted_at"),
+    )
 
     email: Mapped[str] = mapped_column(String(320))
     attempted_at: Mapped[datetime] = mapped_column(

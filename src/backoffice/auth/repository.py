@@ -100,14 +100,28 @@ class RefreshTokenRepository:
         return await fetch_page(self.session, query, page)
 
 
+PRUNE_BATCH = 100
+
+
 class LoginAttemptRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def recent_failures(self, email: str, window_seconds: int) -> tuple[int, float]:
-        """Failures inside the window, and seconds until the oldest of them leaves it."""
+    async def reserve(self, email: str, max_attempts: int, window_seconds: int) -> float | None:
+        """Count this attempt before the password is checked; seconds to wait if throttled.
+
+        Attempts for one email are serialised by a transaction-scoped advisory lock, so
+        parallel requests cannot all slip under the limit while bcrypt runs. The row
+        stays as a failure unless the login succeeds and clears it. Expired rows are
+        pruned a hundred at a time, so the table stays bounded by the window.
+        """
         window = func.make_interval(0, 0, 0, 0, 0, 0, window_seconds)
-        row = (
+        await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(email))))
+        expired = select(LoginAttempt.id).where(LoginAttempt.attempted_at <= func.now() - window)
+        await self.session.execute(
+            delete(LoginAttempt).where(LoginAttempt.id.in_(expired.limit(PRUNE_BATCH)))
+        )
+        count, retry_after = (
             await self.session.execute(
                 select(
                     func.count(),
@@ -119,11 +133,11 @@ class LoginAttemptRepository:
                 )
             )
         ).one()
-        return int(row[0]), float(row[1] or 0)
-
-    async def record_failure(self, email: str) -> None:
+        if count >= max_attempts:
+            return float(retry_after or 0)
         self.session.add(LoginAttempt(email=email))
         await self.session.flush()
+        return None
 
     async def clear(self, email: str) -> None:
         await self.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))

@@ -2,10 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Header, Response, status
 
-from backoffice.auth.dependencies import AuthServiceDep, CurrentUser
+from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, PasswordFormDep
 from backoffice.auth.schemas import LoginRequest, RefreshRequest, SessionRead, TokenPair
 from backoffice.errors import error_responses as errors
 from backoffice.pagination import Page, PageDep
@@ -43,7 +42,7 @@ async def register(body: UserCreate, users: UserServiceDep) -> User:
     responses=errors(401, 422, 429),
 )
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: PasswordFormDep,
     auth: AuthServiceDep,
     user_agent: UserAgent = None,
 ) -> TokenPair:

@@ -26,6 +26,8 @@ from backoffice.security import (
 from backoffice.settings import Settings
 from backoffice.users.service import UserService
 
+MAX_EMAIL_CHARS = 320
+
 
 class InvalidCredentials(Unauthorized):
     code = "invalid_credentials"
@@ -76,20 +78,22 @@ class AuthService:
     async def login(self, email: str, password: str, device: str | None) -> TokenPair:
         """Check the password at the same cost whether or not the email exists.
 
-        The read transaction ends before bcrypt runs, so a slow hash never holds a
-        pooled connection.
+        The attempt is counted (and committed) before bcrypt runs, so the throttle holds
+        under parallel guesses and a slow hash never holds a pooled connection; a
+        successful login clears the count.
         """
         email = normalize_email(email)
-        if "\x00" in email:
+        if "\x00" in email or len(email) > MAX_EMAIL_CHARS:
             await burn_dummy_verify(password, self.settings.bcrypt_rounds)
             raise InvalidCredentials()
-        failures, retry_after = await self.attempts.recent_failures(
-            email, self.settings.login_window_seconds
+        retry_after = await self.attempts.reserve(
+            email, self.settings.login_max_failures, self.settings.login_window_seconds
         )
-        if failures >= self.settings.login_max_failures:
+        if retry_after is not None:
+            await self.session.rollback()
             raise Throttled(retry_after)
         user = await self.users.credentials(email)
-        await self.session.rollback()
+        await self.session.commit()
 
         if user is None:
             await burn_dummy_verify(password, self.settings.bcrypt_rounds)
@@ -97,8 +101,6 @@ class AuthService:
         else:
             verified = await verify_password(password, user.hashed_password)
         if user is None or not verified or not user.is_active:
-            await self.attempts.record_failure(email)
-            await self.session.commit()
             raise InvalidCredentials()
 
         if hash_rounds(user.hashed_password) != self.settings.bcrypt_rounds:
@@ -114,11 +116,13 @@ class AuthService:
         token = await self.tokens.lock_unexpired(digest_refresh_token(refresh_token))
         if token is None:
             raise InvalidRefreshToken()
-        if token.revoked_at is not None or token.replaced_by_id is not None:
-            await self.tokens.revoke_family(token.family_id)
-            await self.outbox.refresh_token_reused(token.user_id)
+        if token.replaced_by_id is not None:
+            if await self.tokens.revoke_family(token.family_id):
+                await self.outbox.refresh_token_reused(token.user_id)
             await self.session.commit()
             raise RefreshTokenReused()
+        if token.revoked_at is not None:
+            raise InvalidRefreshToken()
         principal = await self.users.active_principal(token.user_id)
         if principal is None:
             raise InvalidRefreshToken()
