@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        upload_paths=frozenset({f"{API_PREFIX}/files"}),
     )
     app.add_middleware(RequestContextMiddleware)
 

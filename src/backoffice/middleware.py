@@ -25,6 +25,11 @@ SECURITY_HEADERS = {
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
+def draining(scope: Scope) -> bool:
+    app = scope.get("app")
+    return bool(getattr(getattr(app, "state", None), "draining", False))
+
+
 def route_template(scope: Scope) -> str:
     """The matched route's full path template, so metrics and logs do not explode by id.
 
@@ -69,6 +74,10 @@ class RequestContextMiddleware:
                 headers["X-Process-Time"] = f"{time.perf_counter() - started:.6f}"
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if draining(scope):
+                    # Keep-alive connections close after this response, so the load
+                    # balancer opens new ones, to replicas that still accept them.
+                    headers["Connection"] = "close"
             await send(message)
 
         try:
@@ -113,15 +122,23 @@ class RequestContextMiddleware:
 class BodySizeLimitMiddleware:
     """413 for bodies over the limit, announced by `Content-Length` or found while streaming.
 
-    Starlette has no limit of its own. JSON bodies get `max_body_bytes`; multipart
-    uploads get `max_upload_bytes` plus room for the multipart framing, and the files
-    module enforces the exact file limit itself.
+    Every body gets `max_body_bytes`, except a POST to an upload path, which gets
+    `max_upload_bytes` plus room for the multipart framing (the files module enforces
+    the exact file limit itself). The upload limit follows the path, not the declared
+    content type, so a JSON route cannot be fed 10 MiB by calling it multipart.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        max_upload_bytes: int,
+        upload_paths: frozenset[str],
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -149,9 +166,8 @@ class BodySizeLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
     def _limit_for(self, scope: Scope) -> int:
-        for name, value in scope["headers"]:
-            if name == b"content-type" and value.lower().startswith(b"multipart/form-data"):
-                return self.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
+        if scope["method"] == "POST" and scope["path"].rstrip("/") in self.upload_paths:
+            return self.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
         return self.max_body_bytes
 
     @staticmethod

@@ -41,3 +41,14 @@ async def test_body_under_the_limit_passes(client: httpx.AsyncClient) -> None:
         "/auth/login", json={"email": "nobody@example.com", "password": "whatever1"}
     )
     assert response.status_code == 401
+
+
+async def test_a_json_route_called_as_multipart_keeps_the_json_limit(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    response = await client.post(
+        "/auth/login",
+        content=b"x" * (settings.max_body_bytes + 1),
+        headers={"Content-Type": "multipart/form-data; boundary=abc"},
+    )
+    assert response.status_code == 413

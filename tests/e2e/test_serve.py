@@ -40,3 +40,16 @@ def test_access_log_is_one_json_line_per_request(start_server: Callable[..., Ser
     assert len(lines) == 1
     assert '"route": "/api/v1/users/me"' in lines[0]
     assert '"status": 401' in lines[0]
+
+
+def test_responses_close_the_connection_while_draining(
+    start_server: Callable[..., Server],
+) -> None:
+    process, base_url = start_server(DRAIN_SECONDS="2", GRACEFUL_SHUTDOWN_SECONDS="5")
+    before = httpx.get(f"{base_url}/health/live", timeout=5)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    during = httpx.get(f"{base_url}/health/live", timeout=5)
+    assert before.headers.get("Connection") != "close"
+    assert during.headers["Connection"] == "close"
+    process.wait(timeout=15)

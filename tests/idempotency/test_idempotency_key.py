@@ -165,3 +165,13 @@ async def test_a_retried_upload_is_stored_once(
     assert [r.status_code for r in responses] == [201, 201]
     assert responses[0].json() == responses[1].json()
     assert await count(engine, "files") == 1
+
+
+async def test_a_deactivated_user_gets_401_not_a_replay(
+    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser
+) -> None:
+    first = await client.post("/items", json=ITEM, headers=keyed(user, "k-6"))
+    assert first.status_code == 201
+    await client.patch(f"/users/{user.id}", json={"is_active": False}, headers=admin.headers)
+    again = await client.post("/items", json=ITEM, headers=keyed(user, "k-6"))
+    assert again.status_code == 401

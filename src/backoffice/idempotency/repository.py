@@ -31,15 +31,15 @@ class IdempotencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def claim(self, user_id: int, key: str, request_hash: str) -> bool:
-        """Insert the key; False when another request holds it already."""
-        claimed = await self.session.scalar(
+    async def claim(self, user_id: int, key: str, request_hash: str) -> int | None:
+        """Insert the key: the claim's id, or None when another request holds it already."""
+        claimed: int | None = await self.session.scalar(
             insert(IdempotencyKey)
             .values(user_id=user_id, key=key, request_hash=request_hash)
             .on_conflict_do_nothing(index_elements=["user_id", "key"])
             .returning(IdempotencyKey.id)
         )
-        return claimed is not None
+        return claimed
 
     async def state(self, user_id: int, key: str) -> KeyState | None:
         row = (
@@ -71,11 +71,11 @@ class IdempotencyRepository:
         )
 
     async def complete(
-        self, user_id: int, key: str, status_code: int, content_type: str | None, body: bytes
+        self, claim_id: int, status_code: int, content_type: str | None, body: bytes
     ) -> None:
         await self.session.execute(
             update(IdempotencyKey)
-            .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+            .where(IdempotencyKey.id == claim_id)
             .values(
                 status_code=status_code,
                 content_type=content_type,
@@ -84,11 +84,10 @@ class IdempotencyRepository:
             )
         )
 
-    async def release(self, user_id: int, key: str) -> None:
+    async def release(self, claim_id: int) -> None:
+        """Only this claim: a retry that took over a stale claim holds another id."""
         await self.session.execute(
             delete(IdempotencyKey).where(
-                IdempotencyKey.user_id == user_id,
-                IdempotencyKey.key == key,
-                IdempotencyKey.completed_at.is_(None),
+                IdempotencyKey.id == claim_id, IdempotencyKey.completed_at.is_(None)
             )
         )

@@ -5,6 +5,11 @@ Routers whose POST routes create something (status 201 or 202) use it as their
 replays the first response (status and body) for the same key within 24 h instead of
 doing the work again; the same key with a different body is 422. Responses of 5xx, and
 errors raised by the route, release the key, so a retry does the work.
+
+With a key, the body is read before the route runs, to compare it with the first
+attempt's: an upload is then buffered (at most `MAX_UPLOAD_BYTES` plus framing, the
+body limit) instead of streamed. The caller is checked (valid token, active user)
+before any byte is read.
 """
 
 import hashlib
@@ -16,7 +21,7 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
 
 from backoffice.db import sessionmaker_of
-from backoffice.idempotency.service import IdempotencyService
+from backoffice.idempotency.service import IdempotencyService, StoredResponse
 from backoffice.security import InvalidToken, decode_access_token
 
 HEADER = "Idempotency-Key"
@@ -83,24 +88,26 @@ class IdempotentRoute(APIRoute):
             user_id = caller_id(request)
             if key is None or user_id is None or not re.match(KEY_PATTERN, key):
                 return await handler(request)
-            keys = IdempotencyService(sessionmaker_of(request))
-            stored = await keys.begin(user_id, key, request_digest(request, await request.body()))
-            if stored is not None:
+            keys = IdempotencyService(sessionmaker_of(request), request.app.state.settings)
+            if not await keys.active_caller(user_id):
+                return await handler(request)
+            claim = await keys.begin(user_id, key, request_digest(request, await request.body()))
+            if isinstance(claim, StoredResponse):
                 headers = {"Idempotent-Replayed": "true"}
-                if stored.content_type:
-                    headers["Content-Type"] = stored.content_type
-                return Response(stored.body, status_code=stored.status_code, headers=headers)
+                if claim.content_type:
+                    headers["Content-Type"] = claim.content_type
+                return Response(claim.body, status_code=claim.status_code, headers=headers)
             try:
                 response = await handler(request)
             except BaseException:
-                await keys.release(user_id, key)
+                await keys.release(claim)
                 raise
             body = getattr(response, "body", None)
             if response.status_code >= 500 or not isinstance(body, bytes):
-                await keys.release(user_id, key)
+                await keys.release(claim)
             else:
                 content_type = response.headers.get("content-type")
-                await keys.complete(user_id, key, response.status_code, content_type, body)
+                await keys.complete(claim, response.status_code, content_type, body)
             return response
 
         return idempotent_handler

@@ -13,10 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice.errors import Conflict, InvalidInput
 from backoffice.idempotency.repository import IdempotencyRepository
+from backoffice.settings import Settings
+from backoffice.users.service import UserService
 
 KEY_TTL_SECONDS = 24 * 3600
-STALE_SECONDS = 120
-"""A claim left unfinished this long belonged to a request that died; it may be retaken."""
+STALE_SECONDS = 600
+"""A claim left unfinished this long belonged to a request that died; it may be retaken.
+
+Longer than any request lives (uploads of `MAX_UPLOAD_BYTES` on a slow network
+included): a live request's claim must never be taken over. The cost: a request that
+died after committing its work but before storing its response makes retries wait
+(409) for this long, then does the work again. Storing the response in the work's own
+transaction would close that window; the work and the response are made in different
+layers (service and route), so that is left for when it matters."""
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
 
@@ -42,18 +51,20 @@ class KeyReusedWithAnotherBody(InvalidInput):
 
 
 class IdempotencyService:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessionmaker = sessionmaker
+        self.settings = settings
 
-    async def begin(self, user_id: int, key: str, request_hash: str) -> StoredResponse | None:
-        """Claim the key (None: do the work) or return the response to replay."""
+    async def begin(self, user_id: int, key: str, request_hash: str) -> int | StoredResponse:
+        """Claim the key (its claim id: do the work) or return the response to replay."""
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
         while True:
             async with self.sessionmaker() as session, session.begin():
                 repo = IdempotencyRepository(session)
                 await repo.drop_dead(user_id, key, KEY_TTL_SECONDS, STALE_SECONDS)
-                if await repo.claim(user_id, key, request_hash):
-                    return None
+                claim_id = await repo.claim(user_id, key, request_hash)
+                if claim_id is not None:
+                    return claim_id
                 state = await repo.state(user_id, key)
             if state is None:
                 continue  # released between our claim and our read: claim again
@@ -68,14 +79,17 @@ class IdempotencyService:
             await asyncio.sleep(POLL_SECONDS)
 
     async def complete(
-        self, user_id: int, key: str, status_code: int, content_type: str | None, body: bytes
+        self, claim_id: int, status_code: int, content_type: str | None, body: bytes
     ) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await IdempotencyRepository(session).complete(
-                user_id, key, status_code, content_type, body
-            )
+            await IdempotencyRepository(session).complete(claim_id, status_code, content_type, body)
 
-    async def release(self, user_id: int, key: str) -> None:
+    async def release(self, claim_id: int) -> None:
         """Forget an unfinished claim, so a retry does the work (the first attempt failed)."""
         async with self.sessionmaker() as session, session.begin():
-            await IdempotencyRepository(session).release(user_id, key)
+            await IdempotencyRepository(session).release(claim_id)
+
+    async def active_caller(self, user_id: int) -> bool:
+        """Keys belong to active users only: a deactivated caller gets the route's 401."""
+        async with self.sessionmaker() as session:
+            return await UserService(session, self.settings).active_principal(user_id) is not None
