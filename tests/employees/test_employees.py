@@ -345,3 +345,14 @@ async def test_adding_an_employee_to_an_account_deleted_at_the_same_moment_is_40
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM employees")) == 0
         assert await conn.scalar(text("SELECT count(*) FROM notifications")) == 1  # the account's
+
+
+@pytest.mark.parametrize("employee_id", [0, 2**31])
+async def test_an_employee_id_outside_the_id_column_is_422(
+    client: httpx.AsyncClient, user: SignedInUser, employee_id: int
+) -> None:
+    account = await create_account(client, user)
+    path = employees_path(account["id"], employee_id)
+    assert (await client.get(path, headers=user.headers)).status_code == 422
+    assert (await client.patch(path, json={}, headers=user.headers)).status_code == 422
+    assert (await client.delete(path, headers=user.headers)).status_code == 422

@@ -134,3 +134,12 @@ async def test_files_need_a_token(client: httpx.AsyncClient) -> None:
     for path in ("/files", "/files/1", "/files/1/content"):
         assert (await client.get(path)).status_code == 401
     assert (await client.delete("/files/1")).status_code == 401
+
+
+@pytest.mark.parametrize("file_id", [0, 2**31])
+@pytest.mark.parametrize("suffix", ["", "/content"])
+async def test_a_file_id_outside_the_id_column_is_422(
+    client: httpx.AsyncClient, user: SignedInUser, file_id: int, suffix: str
+) -> None:
+    assert (await client.get(f"/files/{file_id}{suffix}", headers=user.headers)).status_code == 422
+    assert (await client.delete(f"/files/{file_id}", headers=user.headers)).status_code == 422

@@ -125,3 +125,12 @@ async def test_an_image_can_be_removed(
         f"/items/{item['id']}", json={"image_file_id": None}, headers=user.headers
     )
     assert response.json()["image_file_id"] is None
+
+
+@pytest.mark.parametrize("file_id", [0, 2**31])
+async def test_an_image_file_id_outside_the_id_column_is_422(
+    client: httpx.AsyncClient, user: SignedInUser, file_id: int
+) -> None:
+    body = {"name": "Framed", "price": "1.00", "image_file_id": file_id}
+    response = await client.post("/items", json=body, headers=user.headers)
+    assert response.status_code == 422

@@ -153,3 +153,13 @@ async def test_skip_past_the_end_is_an_empty_page_with_the_total(
     await send(client, user, message="hello")
     body = (await client.get("/notifications?skip=5&limit=1", headers=user.headers)).json()
     assert body == {"items": [], "total": 2, "skip": 5, "limit": 1}
+
+
+@pytest.mark.parametrize("out_of_range", [0, 2**31])
+async def test_ids_outside_the_id_column_are_422(
+    client: httpx.AsyncClient, admin: SignedInUser, out_of_range: int
+) -> None:
+    read = await client.post(f"/notifications/{out_of_range}/read", headers=admin.headers)
+    sent = await send(client, admin, message="hi", user_id=out_of_range)
+
+    assert (read.status_code, sent.status_code) == (422, 422)

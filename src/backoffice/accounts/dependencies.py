@@ -8,8 +8,9 @@ from backoffice.accounts.service import AccountRecord, AccountService
 from backoffice.auth.dependencies import CurrentUser
 from backoffice.db import SessionDep
 from backoffice.notifications.dependencies import OutboxDep
+from backoffice.schemas import DbId
 
-AccountId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Account id")]
+AccountId = Annotated[DbId, Path(description="Account id")]
 
 
 async def get_account_service(session: SessionDep, outbox: OutboxDep) -> AccountService:

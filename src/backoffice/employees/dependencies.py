@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from backoffice.db import SessionDep
-from backoffice.employees.schemas import EmployeeQuery, EmployeeSort, SortOrder
+from backoffice.employees.schemas import EmployeeQuery, EmployeeSort
 from backoffice.employees.service import EmployeeService
 from backoffice.notifications.dependencies import OutboxDep
+from backoffice.pagination import SortOrder
 from backoffice.schemas import SafeStr
 
 

@@ -7,8 +7,8 @@ from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.employees.models import Employee
-from backoffice.employees.schemas import EmployeeQuery, EmployeeSort, SortOrder
-from backoffice.pagination import PageParams
+from backoffice.employees.schemas import EmployeeQuery, EmployeeSort
+from backoffice.pagination import PageParams, SortOrder
 from backoffice.sql import contains, fetch_page
 
 EmployeeRecord = Row[*tuple[Any, ...]]

@@ -15,12 +15,13 @@ from backoffice.employees.schemas import EmployeeCreate, EmployeeRead, EmployeeU
 from backoffice.errors import error_responses as errors
 from backoffice.idempotency.route import IdempotentRoute
 from backoffice.pagination import Page, PageDep
+from backoffice.schemas import DbId
 
 router = APIRouter(
     prefix="/accounts/{account_id}/employees", tags=["employees"], route_class=IdempotentRoute
 )
 
-EmployeeId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Employee id")]
+EmployeeId = Annotated[DbId, Path(description="Employee id")]
 
 
 @router.post(

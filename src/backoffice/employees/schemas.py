@@ -5,17 +5,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, EmailStr, Field, field_validator
+from pydantic import Field, field_validator
 
-from backoffice.schemas import ReadModel, RequestModel
+from backoffice.pagination import SortOrder
+from backoffice.schemas import Email, ReadModel, RequestModel
 
-
-def normalize_email(email: str) -> str:
-    """Stored lower-case, so uniqueness within an account ignores case."""
-    return email.strip().lower()
-
-
-Email = Annotated[EmailStr, AfterValidator(normalize_email), Field(max_length=320)]
 FullName = Annotated[str, Field(min_length=1, max_length=200)]
 Title = Annotated[str, Field(max_length=200)]
 Department = Annotated[str, Field(min_length=1, max_length=100)]
@@ -69,11 +63,6 @@ class EmployeeSort(StrEnum):
     FULL_NAME = "full_name"
     HIRED_ON = "hired_on"
     CREATED_AT = "created_at"
-
-
-class SortOrder(StrEnum):
-    ASC = "asc"
-    DESC = "desc"
 
 
 @dataclass(frozen=True, slots=True)

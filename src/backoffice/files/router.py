@@ -12,10 +12,11 @@ from backoffice.files.models import StoredFile
 from backoffice.files.schemas import FileRead
 from backoffice.idempotency.route import IdempotentRoute
 from backoffice.pagination import Page, PageDep
+from backoffice.schemas import DbId
 
 router = APIRouter(prefix="/files", tags=["files"], route_class=IdempotentRoute)
 
-FileId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+FileId = Annotated[DbId, Path(description="File id")]
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,

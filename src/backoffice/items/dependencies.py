@@ -6,9 +6,10 @@ from fastapi import Depends, Path, Query
 
 from backoffice.db import SessionDep
 from backoffice.files.dependencies import FileServiceDep
-from backoffice.items.schemas import MAX_ID, ItemQuery
+from backoffice.items.schemas import ItemQuery
 from backoffice.items.service import ItemService
 from backoffice.notifications.dependencies import OutboxDep
+from backoffice.schemas import DbId
 
 
 async def get_item_service(
@@ -19,4 +20,4 @@ async def get_item_service(
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
 ItemQueryDep = Annotated[ItemQuery, Query()]
-ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ItemId = Annotated[DbId, Path(description="Item id")]

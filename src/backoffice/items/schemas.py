@@ -22,10 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from backoffice.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from backoffice.schemas import ReadModel, RequestModel
-
-MAX_ID = 2**31 - 1
+from backoffice.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_SKIP, SortOrder
+from backoffice.schemas import DbId, ReadModel, RequestModel
 
 
 def money_string(value: Decimal) -> str:
@@ -47,7 +45,7 @@ MoneyOut = Annotated[Decimal, PlainSerializer(money_string, return_type=str)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, Field(max_length=2000)]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-FileRef = Annotated[int, Field(ge=1, le=MAX_ID, description="A file the item's owner uploaded")]
+FileRef = Annotated[DbId, Field(description="A file the item's owner uploaded")]
 
 
 class ItemCreate(RequestModel):
@@ -99,7 +97,6 @@ class ItemRead(ReadModel):
 
 
 ItemSort = Literal["name", "price", "created_at"]
-SortOrder = Literal["asc", "desc"]
 
 
 class ItemQuery(RequestModel):
@@ -118,8 +115,8 @@ class ItemQuery(RequestModel):
     max_price: Money | None = None
     owner: Annotated[Literal["me"] | None, Field(description="`me`: only the caller's")] = None
     sort: Annotated[ItemSort, Field(description="Name sorts case-insensitively")] = "created_at"
-    order: SortOrder = "desc"
-    skip: Annotated[int, Field(ge=0, le=MAX_ID, description="Rows to skip")] = 0
+    order: SortOrder = SortOrder.DESC
+    skip: Annotated[int, Field(ge=0, le=MAX_SKIP, description="Rows to skip")] = 0
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT
 
     @model_validator(mode="after")

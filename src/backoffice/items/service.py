@@ -24,7 +24,7 @@ from backoffice.items.models import Item
 from backoffice.items.repository import ItemConstraint, ItemRepository, broken_constraint
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemUpdate
 from backoffice.notifications.outbox import Outbox
-from backoffice.pagination import PageParams
+from backoffice.pagination import PageParams, SortOrder
 from backoffice.principal import Principal
 
 
@@ -71,7 +71,7 @@ class ItemService:
         return await self.repo.search(
             page=PageParams(skip=query.skip, limit=query.limit),
             sort=query.sort,
-            descending=query.order == "desc",
+            descending=query.order is SortOrder.DESC,
             q=query.q,
             category=query.category,
             min_price=query.min_price,

@@ -11,10 +11,11 @@ from backoffice.idempotency.route import IdempotentRoute
 from backoffice.notifications.dependencies import NotificationServiceDep
 from backoffice.notifications.schemas import NotificationCreate, NotificationRead
 from backoffice.pagination import Page, PageDep
+from backoffice.schemas import DbId
 
 router = APIRouter(prefix="/notifications", tags=["notifications"], route_class=IdempotentRoute)
 
-NotificationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+NotificationId = Annotated[DbId, Path(description="Notification id")]
 
 
 @router.get(
