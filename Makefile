@@ -29,3 +29,13 @@ check: lint typecheck test
 
 openapi: install
 	$(UV) run python -c "import json; from backoffice.main import create_app; print(json.dumps(create_app().openapi(), indent=2, sort_keys=True))" > openapi.json
+
+# `make bench`: wrk against the running service and a raw Starlette + asyncpg baseline;
+# the numbers go to docs/benchmarks.md. BENCH_ARGS="--profile 10" adds a py-spy profile.
+.PHONY: bench
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y wrk || { $$SUDO apt-get update && $$SUDO apt-get install -y wrk; }; }; }
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (https://github.com/wg/wrk): install it and retry" >&2; exit 1; }
+	$(UV) run python bench/http_bench.py $(BENCH_ARGS)

