@@ -9,7 +9,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from backoffice.accounts.router import router as accounts_router
 from backoffice.auth.router import router as auth_router
-from backoffice.db import create_engine, create_sessionmaker
+from backoffice.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from backoffice.employees.router import router as employees_router
 from backoffice.errors import install_error_handlers
 from backoffice.files.router import router as files_router
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_sessionmaker = create_read_sessionmaker(engine)
         await prepare_dummy_hash(settings.bcrypt_rounds)
         sweeper = NotificationSweeper(
             NotificationDelivery(app.state.sessionmaker), settings.notification_sweep_seconds
@@ -57,14 +58,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_credentials="*" not in settings.cors_origins,
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=["X-Request-ID", "X-Process-Time"],
-    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials="*" not in settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "X-Process-Time"],
+        )
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -16,14 +16,16 @@ from backoffice.metrics import exposition
 
 router = APIRouter(tags=["health"])
 
+SERVICE_INFO = ServiceInfo(
+    name="backoffice", version=version("backoffice"), docs="/docs", redoc="/redoc"
+)
+
 
 @router.get(
     "/", response_model=ServiceInfo, operation_id="service-info", summary="Name, version, docs"
 )
 async def service_info() -> ServiceInfo:
-    return ServiceInfo(
-        name="backoffice", version=version("backoffice"), docs="/docs", redoc="/redoc"
-    )
+    return SERVICE_INFO
 
 
 @router.get(
