@@ -1,9 +1,17 @@
 """Base classes shared by every module's request and response models."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from annotated_types import Ge, Le
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 MAX_DB_ID = 2**31 - 1
 DbId = Annotated[int, Ge(1), Le(MAX_DB_ID)]
@@ -37,6 +45,20 @@ class RequestModel(BaseModel):
     @classmethod
     def _reject_nul(cls, value: Any) -> Any:
         return reject_nul(value)
+
+
+class PatchModel(RequestModel):
+    """PATCH bodies: fields left out stay as they are; `null` clears a field, except the
+    ones named in `not_nullable`, which may be left out but not sent as `null`."""
+
+    not_nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.not_nullable:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class ReadModel(BaseModel):

@@ -19,6 +19,14 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION
 
 
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+def is_foreign_key_violation(exc: IntegrityError) -> bool:
+    """A row naming a parent that is gone (deleted concurrently): the parent's 404."""
+    return getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION
+
+
 def escape_like(text: str) -> str:
     """Make `%`, `_` and `\\` match themselves in a LIKE pattern."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

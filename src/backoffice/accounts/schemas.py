@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from backoffice.schemas import ReadModel, RequestModel
+from backoffice.schemas import PatchModel, ReadModel, RequestModel
 
 AccountName = Annotated[str, Field(min_length=1, max_length=200)]
 Description = Annotated[str, Field(max_length=2000)]
@@ -16,18 +16,13 @@ class AccountCreate(RequestModel):
     description: Description | None = None
 
 
-class AccountUpdate(RequestModel):
+class AccountUpdate(PatchModel):
     """Only the fields sent change; `description: null` clears it, `name` cannot be null."""
+
+    not_nullable = frozenset({"name"})
 
     name: AccountName | None = None
     description: Description | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name_not_null(cls, value: str | None) -> str:
-        if value is None:
-            raise ValueError("name cannot be null")
-        return value
 
 
 class AccountRead(ReadModel):

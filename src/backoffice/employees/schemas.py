@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from backoffice.pagination import SortOrder
-from backoffice.schemas import Email, ReadModel, RequestModel
+from backoffice.schemas import Email, PatchModel, ReadModel, RequestModel
 
 FullName = Annotated[str, Field(min_length=1, max_length=200)]
 Title = Annotated[str, Field(max_length=200)]
@@ -25,11 +25,13 @@ class EmployeeCreate(RequestModel):
     is_active: bool = True
 
 
-class EmployeeUpdate(RequestModel):
+class EmployeeUpdate(PatchModel):
     """Only the fields sent change; optional fields accept `null` to clear them.
 
     `full_name`, `email` and `is_active` cannot be null.
     """
+
+    not_nullable = frozenset({"full_name", "email", "is_active"})
 
     full_name: FullName | None = None
     email: Email | None = None
@@ -37,13 +39,6 @@ class EmployeeUpdate(RequestModel):
     department: Department | None = None
     hired_on: HiredOn | None = None
     is_active: bool | None = None
-
-    @field_validator("full_name", "email", "is_active")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
 
 
 class EmployeeRead(ReadModel):

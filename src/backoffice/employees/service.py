@@ -17,18 +17,7 @@ from backoffice.employees.schemas import EmployeeCreate, EmployeeQuery, Employee
 from backoffice.errors import Conflict, NotFound
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
-from backoffice.sql import is_unique_violation
-
-FOREIGN_KEY_VIOLATION = "23503"
-
-
-def is_foreign_key_violation(exc: IntegrityError) -> bool:
-    """A row that names a parent which is gone (here: the account, deleted meanwhile).
-
-    The sibling of `backoffice.sql.is_unique_violation`; to move there once `sql.py`
-    grows it.
-    """
-    return getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION
+from backoffice.sql import is_foreign_key_violation, is_unique_violation
 
 
 class AccountLike(Protocol):

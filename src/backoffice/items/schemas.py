@@ -18,12 +18,11 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     computed_field,
-    field_validator,
     model_validator,
 )
 
 from backoffice.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_SKIP, SortOrder
-from backoffice.schemas import DbId, ReadModel, RequestModel
+from backoffice.schemas import DbId, PatchModel, ReadModel, RequestModel
 
 
 def money_string(value: Decimal) -> str:
@@ -59,8 +58,10 @@ class ItemCreate(RequestModel):
     image_file_id: FileRef | None = None
 
 
-class ItemUpdate(RequestModel):
+class ItemUpdate(PatchModel):
     """`PATCH /items/{id}`: only the fields sent change; `name` and `price` cannot be null."""
+
+    not_nullable = frozenset({"name", "price"})
 
     name: Name | None = None
     description: Description | None = None
@@ -68,13 +69,6 @@ class ItemUpdate(RequestModel):
     price: Money | None = None
     tax: Money | None = None
     image_file_id: FileRef | None = None
-
-    @field_validator("name", "price", mode="after")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be changed but not removed")
-        return value
 
 
 class ItemRead(ReadModel):
