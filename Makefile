@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_LINK_MODE ?= copy
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: run test lint typecheck check install uv openapi
+.PHONY: run test test-again lint typecheck check install uv openapi bench
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -17,6 +17,9 @@ run: install
 
 test: install
 	$(UV) run pytest -p randomly --cov --cov-report=term:skip-covered --cov-fail-under=90
+
+test-again: install
+	$(UV) run pytest -q -p randomly -p no:cacheprovider
 
 lint: install
 	$(UV) run ruff check src tests migrations
