@@ -35,7 +35,6 @@ openapi: install
 
 # `make bench`: wrk against the running service and a raw Starlette + asyncpg baseline;
 # the numbers go to docs/benchmarks.md. BENCH_ARGS="--profile 10" adds a py-spy profile.
-.PHONY: bench
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
