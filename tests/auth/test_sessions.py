@@ -1,4 +1,5 @@
 import httpx
+import pytest
 
 from tests.conftest import PASSWORD, SignedInUser
 
@@ -56,3 +57,11 @@ async def test_another_users_session_is_404(
     assert response.status_code == 404
     refreshed = await client.post("/auth/refresh", json={"refresh_token": user.refresh_token})
     assert refreshed.status_code == 200
+
+
+@pytest.mark.parametrize("session_id", [0, 2**31, 2**63])
+async def test_revoking_a_session_id_out_of_range_is_422_not_500(
+    client: httpx.AsyncClient, user: SignedInUser, session_id: int
+) -> None:
+    response = await client.delete(f"/auth/sessions/{session_id}", headers=user.headers)
+    assert response.status_code == 422

@@ -1,4 +1,5 @@
 import httpx
+import pytest
 
 from tests.conftest import SignedInUser, UserFactory
 
@@ -82,3 +83,11 @@ async def test_limit_out_of_bounds_is_422(client: httpx.AsyncClient, admin: Sign
     for limit in (0, 101):
         response = await client.get("/users", params={"limit": limit}, headers=admin.headers)
         assert response.status_code == 422
+
+
+@pytest.mark.parametrize("user_id", [0, 2**31, 74222260710])
+async def test_patch_user_with_an_id_out_of_range_is_422_not_500(
+    client: httpx.AsyncClient, admin: SignedInUser, user_id: int
+) -> None:
+    response = await client.patch(f"/users/{user_id}", json={"role": "user"}, headers=admin.headers)
+    assert response.status_code == 422

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Path, Response, status
 
 from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, PasswordFormDep
 from backoffice.auth.schemas import LoginRequest, RefreshRequest, SessionRead, TokenPair
 from backoffice.errors import error_responses as errors
 from backoffice.pagination import Page, PageDep
+from backoffice.schemas import DbId
 from backoffice.users.dependencies import UserServiceDep
 from backoffice.users.models import User
 from backoffice.users.schemas import UserCreate, UserRead
@@ -15,6 +16,7 @@ from backoffice.users.schemas import UserCreate, UserRead
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 UserAgent = Annotated[str | None, Header(include_in_schema=False)]
+SessionId = Annotated[DbId, Path(description="Session id")]
 
 
 def _device(explicit: str | None, user_agent: str | None) -> str | None:
@@ -106,6 +108,8 @@ async def list_sessions(
     summary="Sign one device out",
     responses=errors(401, 404),
 )
-async def revoke_session(session_id: int, user: CurrentUser, auth: AuthServiceDep) -> Response:
+async def revoke_session(
+    session_id: SessionId, user: CurrentUser, auth: AuthServiceDep
+) -> Response:
     await auth.revoke_session(user, session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,17 +2,19 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from backoffice.auth.dependencies import AdminUser, AuthServiceDep, CurrentUser
 from backoffice.errors import error_responses as errors
 from backoffice.pagination import Page, PageDep
-from backoffice.schemas import SafeStr
+from backoffice.schemas import DbId, SafeStr
 from backoffice.users.dependencies import UserServiceDep
 from backoffice.users.models import User
 from backoffice.users.schemas import PasswordChange, UserAdminUpdate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
+
+UserId = Annotated[DbId, Path(description="User id")]
 
 
 @router.get(
@@ -78,6 +80,6 @@ async def list_users(
     responses=errors(401, 403, 404, 409, 422),
 )
 async def update_user(
-    user_id: int, body: UserAdminUpdate, admin: AdminUser, users: UserServiceDep
+    user_id: UserId, body: UserAdminUpdate, admin: AdminUser, users: UserServiceDep
 ) -> User:
     return await users.admin_update(admin, user_id, body)
