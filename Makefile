@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_LINK_MODE ?= copy
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: run test test-again lint typecheck check install uv openapi bench
+.PHONY: run test test-again lint typecheck check install uv openapi bench loadtest
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -41,3 +41,8 @@ bench: install
 		$$SUDO apt-get install -y wrk || { $$SUDO apt-get update && $$SUDO apt-get install -y wrk; }; }; }
 	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (https://github.com/wg/wrk): install it and retry" >&2; exit 1; }
 	$(UV) run python bench/http_bench.py $(BENCH_ARGS)
+
+# `make loadtest`: Locust's mobile client (bench/locustfile.py) against the service, headless;
+# the summary goes to docs/benchmarks.md. LOADTEST_ARGS="-u 50 -r 10 -t 120 --bcrypt-rounds 12".
+loadtest: install
+	$(UV) run --frozen --group load python bench/loadtest.py $(LOADTEST_ARGS)
