@@ -140,7 +140,7 @@ def log_failure(
     if isinstance(body, bytes):
         body = f"<{len(body)} bytes>"
     record = {
-        "why": why,
+        "why": f"{method} {path}: {why}",
         "request": {
             "method": method,
             "path": path,
@@ -205,11 +205,11 @@ class MobileClient(FastHttpUser):
         ) as resp:
             if resp.status_code not in expect:
                 code = ""
-                with suppress(ValueError, AttributeError):  # not a JSON object: no code
+                with suppress(ValueError, TypeError, AttributeError):  # no JSON object
                     code = f" {resp.json().get('code', '')}".rstrip()
-                why = f"{method} {name}: status {resp.status_code}{code}, expected {expect}"
+                why = f"status {resp.status_code}{code}, expected {expect}"
                 if resp.error and not resp.status_code:
-                    why = f"{method} {name}: {type(resp.error).__name__}"
+                    why = type(resp.error).__name__
                 log_failure(method, path, body if data is None else data, sent, resp, why)
                 resp.failure(why)
                 yield None
@@ -217,7 +217,7 @@ class MobileClient(FastHttpUser):
             try:
                 yield resp.json() if resp.content else None
             except Exception as exc:  # any broken expectation is a failure
-                why = f"{method} {name}: {type(exc).__name__}: {exc}"
+                why = f"{type(exc).__name__}: {exc}"
                 log_failure(method, path, body if data is None else data, sent, resp, why)
                 resp.failure(why)
             else:
