@@ -75,3 +75,11 @@ async def test_the_largest_price_round_trips(make_item: ItemFactory, user: Signe
 async def test_zero_is_a_valid_price(make_item: ItemFactory, user: SignedInUser) -> None:
     item = await make_item(user, price=0)
     assert item["price"] == "0.00"
+
+
+@pytest.mark.parametrize("price", ["-0", "-0.00", -0.0])
+async def test_negative_zero_is_zero_not_minus_zero(
+    make_item: ItemFactory, user: SignedInUser, price: object
+) -> None:
+    item = await make_item(user, price=price, tax=price)
+    assert (item["price"], item["tax"], item["price_with_tax"]) == ("0.00", "0.00", "0.00")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     Field,
     PlainSerializer,
     StringConstraints,
@@ -29,6 +30,11 @@ def money_string(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+def without_negative_zero(value: Decimal) -> Decimal:
+    """`-0` passes `ge=0`; adding zero makes it `0`, so it is never echoed as `"-0.00"`."""
+    return value + 0
+
+
 Money = Annotated[
     Decimal,
     Field(
@@ -39,6 +45,7 @@ Money = Annotated[
         description='A decimal string like `"12.50"` or a number; >= 0, 2 decimals at most',
         examples=["12.50"],
     ),
+    AfterValidator(without_negative_zero),
 ]
 MoneyOut = Annotated[Decimal, PlainSerializer(money_string, return_type=str)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
