@@ -83,3 +83,13 @@ async def test_negative_zero_is_zero_not_minus_zero(
 ) -> None:
     item = await make_item(user, price=price, tax=price)
     assert (item["price"], item["tax"], item["price_with_tax"]) == ("0.00", "0.00", "0.00")
+
+
+@pytest.mark.parametrize("amount", ["1_000", "١٢", "1e2", "0x10", " 12.5.0"])
+async def test_money_text_must_be_plain_ascii_decimal(
+    client: httpx.AsyncClient, user: SignedInUser, amount: str
+) -> None:
+    response = await client.post(
+        "/items", json={"name": f"odd {amount!r}", "price": amount}, headers=user.headers
+    )
+    assert response.status_code == 422

@@ -9,12 +9,14 @@ exactly two decimals (`"12.50"`), so no client ever parses it into a binary floa
 missing tax counting as zero. It is computed when the item is read, never stored.
 """
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     PlainSerializer,
     StringConstraints,
@@ -35,8 +37,20 @@ def without_negative_zero(value: Decimal) -> Decimal:
     return value + 0
 
 
+MONEY_TEXT = re.compile(r"^\s*-?\d+(\.\d+)?\s*$", re.ASCII)
+
+
+def plain_decimal_text(value: object) -> object:
+    """A string amount is ASCII digits with an optional fraction: Python's `Decimal` alone
+    would also read `"1_000"`, `"1e2"` or other scripts' digits (`"١٢"`)."""
+    if isinstance(value, str) and not MONEY_TEXT.match(value):
+        raise ValueError('must be a plain decimal like "12.50"')
+    return value
+
+
 Money = Annotated[
     Decimal,
+    BeforeValidator(plain_decimal_text),
     Field(
         ge=0,
         max_digits=12,
