@@ -50,7 +50,6 @@ def plain_decimal_text(value: object) -> object:
 
 Money = Annotated[
     Decimal,
-    BeforeValidator(plain_decimal_text),
     Field(
         ge=0,
         max_digits=12,
@@ -60,6 +59,7 @@ Money = Annotated[
         examples=["12.50"],
     ),
     AfterValidator(without_negative_zero),
+    BeforeValidator(plain_decimal_text),
 ]
 MoneyOut = Annotated[Decimal, PlainSerializer(money_string, return_type=str)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
