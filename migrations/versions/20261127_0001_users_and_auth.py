@@ -36,9 +36,6 @@ def upgrade() -> None:
         ["email", "attempted_at"],
         unique=False,
     )
-    op.create_index(
-        "ix_login_attempts_attempted_at", "login_attempts", ["attempted_at"], unique=False
-    )
     op.create_table(
         "users",
         sa.Column("email", sa.String(length=320), nullable=False),
@@ -112,7 +109,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_refresh_tokens_family_id"), table_name="refresh_tokens")
     op.drop_table("refresh_tokens")
     op.drop_table("users")
-    op.drop_index("ix_login_attempts_attempted_at", table_name="login_attempts")
     op.drop_index("ix_login_attempts_email_attempted_at", table_name="login_attempts")
     op.drop_table("login_attempts")
     # ### end Alembic commands ###

@@ -113,13 +113,16 @@ class LoginAttemptRepository:
         Attempts for one email are serialised by a transaction-scoped advisory lock, so
         parallel requests cannot all slip under the limit while bcrypt runs. The row
         stays as a failure unless the login succeeds and clears it. Expired rows are
-        pruned a hundred at a time, so the table stays bounded by the window.
+        pruned a hundred at a time (skipping rows another login is pruning, so logins
+        for different emails never wait on each other), keeping the table bounded.
         """
         window = func.make_interval(0, 0, 0, 0, 0, 0, window_seconds)
         await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(email))))
         expired = select(LoginAttempt.id).where(LoginAttempt.attempted_at <= func.now() - window)
         await self.session.execute(
-            delete(LoginAttempt).where(LoginAttempt.id.in_(expired.limit(PRUNE_BATCH)))
+            delete(LoginAttempt).where(
+                LoginAttempt.id.in_(expired.limit(PRUNE_BATCH).with_for_update(skip_locked=True))
+            )
         )
         count, retry_after = (
             await self.session.execute(

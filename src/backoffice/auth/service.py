@@ -103,9 +103,16 @@ class AuthService:
         if user is None or not verified or not user.is_active:
             raise InvalidCredentials()
 
+        rehashed = None
         if hash_rounds(user.hashed_password) != self.settings.bcrypt_rounds:
             rehashed = await hash_password(password, self.settings.bcrypt_rounds)
-            await self.users.set_password_hash(user.id, rehashed)
+        # The password was checked outside any transaction: it counts only if the hash
+        # is still the stored one (a password change or deactivation meanwhile wins).
+        if not await self.users.lock_unchanged(user.id, user.hashed_password):
+            await self.session.rollback()
+            raise InvalidCredentials()
+        if rehashed is not None:
+            await self.users.replace_password_hash(user.id, user.hashed_password, rehashed)
         await self.attempts.clear(email)
         pair, _ = await self._issue(Principal(id=user.id, role=user.role), None, device)
         await self.session.commit()
@@ -153,7 +160,9 @@ class AuthService:
         if not await verify_password(current, stored):
             raise WrongCurrentPassword()
         hashed = await hash_password(new, self.settings.bcrypt_rounds)
-        await self.users.set_password_hash(user.id, hashed)
+        if not await self.users.replace_password_hash(user.id, stored, hashed):
+            await self.session.rollback()
+            raise WrongCurrentPassword()
         await self.tokens.revoke_all(user.id)
         await self.outbox.password_changed(user.id)
         await self.session.commit()

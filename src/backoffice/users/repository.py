@@ -59,10 +59,24 @@ class UserRepository:
         )
         return stored
 
-    async def set_password(self, user_id: int, hashed_password: str) -> None:
-        await self.session.execute(
-            update(User).where(User.id == user_id).values(hashed_password=hashed_password)
+    async def lock_unchanged(self, user_id: int, hashed_password: str) -> bool:
+        """Lock the active user's row if its hash is still `hashed_password`."""
+        locked = await self.session.scalar(
+            select(User.id)
+            .where(User.id == user_id, User.hashed_password == hashed_password, User.is_active)
+            .with_for_update()
         )
+        return locked is not None
+
+    async def replace_password(self, user_id: int, expected: str, hashed_password: str) -> bool:
+        """Compare-and-set: False when another request changed the hash meanwhile."""
+        replaced = await self.session.scalar(
+            update(User)
+            .where(User.id == user_id, User.hashed_password == expected)
+            .values(hashed_password=hashed_password)
+            .returning(User.id)
+        )
+        return replaced is not None
 
     async def list(self, page: PageParams, q: str | None) -> tuple[Sequence[User], int]:
         query = select(User).order_by(User.id)

@@ -69,9 +69,17 @@ class UserService:
             raise UserNotFound()
         return stored
 
-    async def set_password_hash(self, user_id: int, hashed_password: str) -> None:
+    async def lock_unchanged(self, user_id: int, hashed_password: str) -> bool:
+        """Part of the caller's transaction: the row stays locked until it commits.
+
+        A password checked outside a transaction (bcrypt is slow) is only good if the
+        hash it was checked against is still the stored one.
+        """
+        return await self.repo.lock_unchanged(user_id, hashed_password)
+
+    async def replace_password_hash(self, user_id: int, expected: str, new: str) -> bool:
         """Part of the caller's transaction: the caller commits."""
-        await self.repo.set_password(user_id, hashed_password)
+        return await self.repo.replace_password(user_id, expected, new)
 
     async def update_profile(self, user_id: int, data: UserUpdate) -> User:
         user = await self.get(user_id)
