@@ -1,6 +1,8 @@
 """A retried create with the same Idempotency-Key replays the first response."""
 
 import asyncio
+import hashlib
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -9,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backoffice.idempotency.repository import IdempotencyRepository
 from backoffice.main import create_app
 from backoffice.settings import Settings
 from tests.conftest import SignedInUser
@@ -175,3 +178,43 @@ async def test_a_deactivated_user_gets_401_not_a_replay(
     await client.patch(f"/users/{user.id}", json={"is_active": False}, headers=admin.headers)
     again = await client.post("/items", json=ITEM, headers=keyed(user, "k-6"))
     assert again.status_code == 401
+
+
+async def test_failing_to_store_the_response_never_fails_the_committed_work(
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    user: SignedInUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken_complete(*args: object, **kwargs: object) -> None:
+        raise TimeoutError("pool exhausted")
+
+    monkeypatch.setattr(IdempotencyRepository, "complete", broken_complete)
+    response = await client.post("/items", json=ITEM, headers=keyed(user, "k-7"))
+    assert response.status_code == 201
+    assert await count(engine, "items") == 1
+
+
+async def test_a_key_still_in_use_is_409_with_retry_after(
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    user: SignedInUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("backoffice.idempotency.service.WAIT_SECONDS", 0.2)
+    body = json.dumps(ITEM).encode()
+    digest = hashlib.sha256(b"POST /api/v1/items\n" + body).hexdigest()
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash) "
+                "VALUES (:user_id, 'k-9', :digest)"
+            ),
+            {"user_id": user.id, "digest": digest},
+        )
+    response = await client.post(
+        "/items", content=body, headers={**keyed(user, "k-9"), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_key_in_use"
+    assert int(response.headers["Retry-After"]) > 0

@@ -21,6 +21,7 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
 
 from backoffice.db import sessionmaker_of
+from backoffice.errors import error_responses
 from backoffice.idempotency.service import IdempotencyService, StoredResponse
 from backoffice.security import InvalidToken, decode_access_token
 
@@ -76,6 +77,7 @@ class IdempotentRoute(APIRoute):
         self.idempotent = "POST" in methods and kwargs.get("status_code") in CREATING_STATUSES
         if self.idempotent:
             kwargs["dependencies"] = [*(kwargs.get("dependencies") or []), Depends(idempotency_key)]
+            kwargs["responses"] = {**error_responses(409), **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Handler:
@@ -106,8 +108,7 @@ class IdempotentRoute(APIRoute):
             if response.status_code >= 500 or not isinstance(body, bytes):
                 await keys.release(claim)
             else:
-                content_type = response.headers.get("content-type")
-                await keys.complete(claim, response.status_code, content_type, body)
+                await keys.complete(claim, response.status_code, response.headers, body)
             return response
 
         return idempotent_handler

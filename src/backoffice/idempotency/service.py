@@ -7,14 +7,19 @@ and replays its response.
 """
 
 import asyncio
+import logging
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backoffice.errors import Conflict, InvalidInput
+from backoffice.errors import DATABASE_ERRORS, Conflict, InvalidInput
 from backoffice.idempotency.repository import IdempotencyRepository
 from backoffice.settings import Settings
 from backoffice.users.service import UserService
+
+logger = logging.getLogger("backoffice.idempotency")
 
 KEY_TTL_SECONDS = 24 * 3600
 STALE_SECONDS = 600
@@ -41,6 +46,9 @@ class KeyInUse(Conflict):
     code = "idempotency_key_in_use"
     message = "A request with this Idempotency-Key is still being processed; retry later"
 
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": str(max(1, math.ceil(WAIT_SECONDS)))})
+
 
 class KeyReusedWithAnotherBody(InvalidInput):
     def __init__(self) -> None:
@@ -62,10 +70,14 @@ class IdempotencyService:
             async with self.sessionmaker() as session, session.begin():
                 repo = IdempotencyRepository(session)
                 await repo.drop_dead(user_id, key, KEY_TTL_SECONDS, STALE_SECONDS)
-                claim_id = await repo.claim(user_id, key, request_hash)
-                if claim_id is not None:
-                    return claim_id
+                # Look before claiming: a waiting retry polls with reads, and only a
+                # real race spends an identity value on a conflicting insert.
                 state = await repo.state(user_id, key)
+                if state is None:
+                    claim_id = await repo.claim(user_id, key, request_hash)
+                    if claim_id is not None:
+                        return claim_id
+                    state = await repo.state(user_id, key)
             if state is None:
                 continue  # released between our claim and our read: claim again
             if state.request_hash != request_hash:
@@ -79,10 +91,19 @@ class IdempotencyService:
             await asyncio.sleep(POLL_SECONDS)
 
     async def complete(
-        self, claim_id: int, status_code: int, content_type: str | None, body: bytes
+        self, claim_id: int, status_code: int, headers: Mapping[str, str], body: bytes
     ) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            await IdempotencyRepository(session).complete(claim_id, status_code, content_type, body)
+        """Store the response to replay; never turns the committed work into an error.
+
+        If storing fails, the work stands and the client gets its response; a retry
+        then waits (409) until the claim is stale, and would do the work again.
+        """
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                repo = IdempotencyRepository(session)
+                await repo.complete(claim_id, status_code, headers.get("content-type"), body)
+        except DATABASE_ERRORS:
+            logger.exception("could not store the response of idempotency claim %s", claim_id)
 
     async def release(self, claim_id: int) -> None:
         """Forget an unfinished claim, so a retry does the work (the first attempt failed)."""
