@@ -17,8 +17,10 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
+from python_multipart.multipart import parse_options_header
 
 from backoffice.db import sessionmaker_of
 from backoffice.errors import error_responses
@@ -57,18 +59,27 @@ def caller_id(request: Request) -> int | None:
         return None
 
 
-def request_digest(request: Request, body: bytes) -> str:
+def digest_of(head: str, content_type: str, body: bytes) -> str:
     """What makes two requests "the same": method, path and body.
 
     A multipart body is compared without its boundary, which clients draw afresh for
     every attempt.
     """
-    digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode())
-    _, _, boundary = request.headers.get("content-type", "").partition("boundary=")
+    digest = hashlib.sha256(head.encode())
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
     if boundary:
-        body = body.replace(boundary.strip('"').encode("latin-1"), b"")
+        body = body.replace(boundary, b"")
     digest.update(body)
     return digest.hexdigest()
+
+
+async def request_digest(request: Request) -> str:
+    """Hashed in a worker thread: a 10 MiB upload takes ~16 ms of CPU."""
+    body = await request.body()
+    head = f"{request.method} {request.url.path}\n"
+    content_type = request.headers.get("content-type", "")
+    return await anyio.to_thread.run_sync(digest_of, head, content_type, body)
 
 
 class IdempotentRoute(APIRoute):
@@ -93,7 +104,7 @@ class IdempotentRoute(APIRoute):
             keys = IdempotencyService(sessionmaker_of(request), request.app.state.settings)
             if not await keys.active_caller(user_id):
                 return await handler(request)
-            claim = await keys.begin(user_id, key, request_digest(request, await request.body()))
+            claim = await keys.begin(user_id, key, await request_digest(request))
             if isinstance(claim, StoredResponse):
                 headers = {"Idempotent-Replayed": "true"}
                 if claim.content_type:
