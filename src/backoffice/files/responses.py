@@ -8,6 +8,7 @@ private, so no shared cache may keep them, and the client revalidates each time.
 browser from rendering an upload as a page of this origin.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Response, status
@@ -58,3 +59,12 @@ def download(meta: Any, data: bytes) -> Response:
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+async def conditional_download(
+    meta: Any, if_none_match: str | None, read: Callable[[], Awaitable[bytes]]
+) -> Response:
+    """304 when the client's tag is current (the bytes are never read), else the bytes."""
+    if etag_matches(if_none_match, meta.sha256):
+        return not_modified(meta)
+    return download(meta, await read())

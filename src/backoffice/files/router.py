@@ -83,9 +83,7 @@ async def download_file(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     meta = await files.get(user, file_id)
-    if responses.etag_matches(if_none_match, meta.sha256):
-        return responses.not_modified(meta)
-    return responses.download(meta, await files.data_of(meta))
+    return await responses.conditional_download(meta, if_none_match, lambda: files.data_of(meta))
 
 
 @router.delete(

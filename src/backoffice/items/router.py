@@ -104,6 +104,4 @@ async def get_item_image(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     meta = await items.image(item_id)
-    if downloads.etag_matches(if_none_match, meta.sha256):
-        return downloads.not_modified(meta)
-    return downloads.download(meta, await items.image_data(meta))
+    return await downloads.conditional_download(meta, if_none_match, lambda: items.image_data(meta))
