@@ -20,12 +20,12 @@ from typing import Annotated, Any
 import anyio
 from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
+from fastapi.security.utils import get_authorization_scheme_param
 from python_multipart.multipart import parse_options_header
 
 from backoffice.db import sessionmaker_of
 from backoffice.errors import error_responses
 from backoffice.idempotency.service import IdempotencyService, StoredResponse
-from backoffice.security import InvalidToken, decode_access_token
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
@@ -48,15 +48,9 @@ async def idempotency_key(
     return key
 
 
-def caller_id(request: Request) -> int | None:
-    """The bearer token's user, if valid; the route's own auth dependency still runs."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    try:
-        return decode_access_token(request.app.state.settings, token)
-    except InvalidToken:
-        return None
+def bearer_token(request: Request) -> str | None:
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    return token if scheme.lower() == "bearer" and token else None
 
 
 def digest_of(head: str, content_type: str, body: bytes) -> str:
@@ -98,12 +92,13 @@ class IdempotentRoute(APIRoute):
 
         async def idempotent_handler(request: Request) -> Response:
             key = request.headers.get(HEADER)
-            user_id = caller_id(request)
-            if key is None or user_id is None or not re.match(KEY_PATTERN, key):
+            token = bearer_token(request)
+            if key is None or token is None or not re.match(KEY_PATTERN, key):
                 return await handler(request)
             keys = IdempotencyService(sessionmaker_of(request), request.app.state.settings)
-            if not await keys.active_caller(user_id):
-                return await handler(request)
+            user_id = await keys.caller(token)
+            if user_id is None:
+                return await handler(request)  # its own auth dependency answers 401
             claim = await keys.begin(user_id, key, await request_digest(request))
             if isinstance(claim, StoredResponse):
                 headers = {"Idempotent-Replayed": "true"}

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backoffice.errors import DATABASE_ERRORS, Conflict, InvalidInput
+from backoffice.auth.service import authenticate
+from backoffice.errors import DATABASE_ERRORS, Conflict, InvalidInput, Unauthorized
 from backoffice.idempotency.repository import IdempotencyRepository
 from backoffice.settings import Settings
 from backoffice.users.service import UserService
@@ -110,7 +111,16 @@ class IdempotencyService:
         async with self.sessionmaker() as session, session.begin():
             await IdempotencyRepository(session).release(claim_id)
 
-    async def active_caller(self, user_id: int) -> bool:
-        """Keys belong to active users only: a deactivated caller gets the route's 401."""
+    async def caller(self, token: str) -> int | None:
+        """The active user behind a bearer token, checked as every route checks it.
+
+        Keys belong to signed-in, active users; anyone else gets the route's own 401.
+        """
         async with self.sessionmaker() as session:
-            return await UserService(session, self.settings).active_principal(user_id) is not None
+            try:
+                principal = await authenticate(
+                    self.settings, UserService(session, self.settings), token
+                )
+            except Unauthorized:
+                return None
+        return principal.id
