@@ -4,21 +4,18 @@ import argparse
 import asyncio
 import getpass
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 import uvicorn
 from alembic import command
 from alembic.config import Config
-from fastapi import FastAPI
 from pydantic import ValidationError
 
-from backoffice.db import create_engine, create_sessionmaker
+from backoffice import server
+from backoffice.db import apply_statement_timeout, create_engine, create_sessionmaker
 from backoffice.log import configure_logging
-from backoffice.main import create_app
+from backoffice.server import uvicorn_options
 from backoffice.settings import Settings, get_settings
 from backoffice.users.models import Role
 from backoffice.users.schemas import UserCreate
@@ -38,57 +35,21 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 
 def migrate(settings: Settings) -> None:
+    """The schema, then the role's statement timeout (it must survive PgBouncer)."""
     command.upgrade(alembic_config(settings.async_database_url), "head")
-
-
-class DrainingServer(uvicorn.Server):
-    """On SIGTERM, report not-ready for `DRAIN_SECONDS` while still serving, then stop.
-
-    uvicorn alone closes its listener at once, and the load balancer would see refused
-    connections before its health check noticed anything.
-    """
-
-    def __init__(self, config: uvicorn.Config, app: FastAPI, drain_seconds: float) -> None:
-        super().__init__(config)
-        self.app = app
-        self.drain_seconds = drain_seconds
-        self.draining = False
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.draining or self.drain_seconds <= 0 or sig != signal.SIGTERM:
-            super().handle_exit(sig, frame)
-            return
-        self.draining = True
-        self.app.state.draining = True
-        timer = threading.Timer(self.drain_seconds, super().handle_exit, args=(sig, frame))
-        timer.daemon = True
-        timer.start()
+    asyncio.run(apply_statement_timeout(settings))
 
 
 def serve(settings: Settings, reload: bool = False) -> None:
-    options = {
-        "host": settings.host,
-        "port": settings.port,
-        "proxy_headers": True,
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
-        "timeout_graceful_shutdown": int(settings.graceful_shutdown_seconds),
-        "log_config": None,
-        "access_log": False,
-    }
     if reload:
-        uvicorn.run("backoffice.main:create_app", factory=True, reload=True, **options)  # type: ignore[arg-type]
-        return
-    if settings.web_concurrency > 1:
         uvicorn.run(
             "backoffice.main:create_app",
             factory=True,
-            workers=settings.web_concurrency,
-            **options,  # type: ignore[arg-type]
+            reload=True,
+            **uvicorn_options(settings),
         )
         return
-    app = create_app(settings)
-    config = uvicorn.Config(app, **options)  # type: ignore[arg-type]
-    DrainingServer(config, app, settings.drain_seconds).run()
+    server.serve(settings)
 
 
 def dev_settings() -> Settings:

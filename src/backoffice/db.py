@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,16 +20,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """Build the engine so that an outage or a stuck query fails fast instead of hanging.
 
     `statement_cache_size` 0 (asyncpg) and `prepared_statement_cache_size` 0 (SQLAlchemy)
-    together make the service safe behind PgBouncer in transaction mode.
+    together make the service safe behind PgBouncer in transaction mode. The statement
+    timeout is not a start-up parameter (stock PgBouncer refuses unknown ones): it is
+    the role's default in the database, see `apply_statement_timeout`.
     """
     connect_args: dict[str, Any] = {
         "timeout": settings.db_connect_timeout,
         "command_timeout": settings.db_command_timeout,
         "statement_cache_size": settings.db_statement_cache_size,
-        "server_settings": {
-            "application_name": "backoffice",
-            "statement_timeout": str(settings.db_statement_timeout_ms),
-        },
+        "server_settings": {"application_name": "backoffice"},
     }
     url = make_url(settings.async_database_url).update_query_dict(
         {"prepared_statement_cache_size": str(settings.db_statement_cache_size)}
@@ -42,6 +42,31 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_recycle=1800,
         connect_args=connect_args,
     )
+
+
+ROLE_DEFAULT_STATEMENT_TIMEOUT = (
+    "DO $$ BEGIN EXECUTE format("
+    "'ALTER ROLE CURRENT_USER IN DATABASE %I SET statement_timeout = %s', "
+    "current_database(), {ms}); END $$"
+)
+"""A DO block, because ALTER ROLE takes neither bind parameters nor `current_database()`."""
+
+
+async def apply_statement_timeout(settings: Settings) -> None:
+    """Make `DB_STATEMENT_TIMEOUT_MS` the default of every new session of this role here.
+
+    A role setting is applied by the server itself when a session starts, so it holds
+    for direct connections and for PgBouncer's server connections alike, and costs no
+    round trip per request. Any role may set its own defaults; `backoffice migrate`
+    calls this, so a changed value takes effect for connections opened after it.
+    """
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as conn:
+            ms = int(settings.db_statement_timeout_ms)
+            await conn.execute(text(ROLE_DEFAULT_STATEMENT_TIMEOUT.format(ms=ms)))
+    finally:
+        await engine.dispose()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,5 +1,6 @@
 """A database outage or a stuck query is a 503 with `Retry-After`, never a crash or a 500."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -7,6 +8,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backoffice.db import apply_statement_timeout
 from backoffice.main import create_app
 from backoffice.settings import Settings
 from tests.conftest import SignedInUser
@@ -41,15 +43,26 @@ async def test_database_down_is_503_with_retry_after(
 async def test_statement_timeout_is_503(
     settings: Settings, engine: AsyncEngine, user: SignedInUser
 ) -> None:
-    impatient = settings.model_copy(update={"db_statement_timeout_ms": 300})
-    async with client_for(impatient) as client, engine.connect() as blocker:
-        await blocker.execute(
-            text("SELECT id FROM users WHERE id = :id FOR UPDATE"), {"id": user.id}
-        )
-        response = await client.patch(
-            "/api/v1/users/me", json={"full_name": "Blocked"}, headers=user.headers
-        )
-        await blocker.rollback()
+    """The timeout is the role's default (what `backoffice migrate` sets), not a start-up
+    parameter; it is restored at once so that later sessions keep the usual value."""
+    # The driver's own timeout is far away: only the server's statement timeout can
+    # answer before the test gives up.
+    impatient = settings.model_copy(
+        update={"db_statement_timeout_ms": 300, "db_command_timeout": 120}
+    )
+    await apply_statement_timeout(impatient)
+    try:
+        async with client_for(impatient) as client, engine.connect() as blocker:
+            await blocker.execute(
+                text("SELECT id FROM users WHERE id = :id FOR UPDATE"), {"id": user.id}
+            )
+            async with asyncio.timeout(60):
+                response = await client.patch(
+                    "/api/v1/users/me", json={"full_name": "Blocked"}, headers=user.headers
+                )
+            await blocker.rollback()
+    finally:
+        await apply_statement_timeout(settings)
     assert response.status_code == 503
     assert "Retry-After" in response.headers
 
