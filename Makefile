@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_LINK_MODE ?= copy
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: run test test-again lint typecheck check install uv openapi bench loadtest
+.PHONY: run test test-again e2e-deps lint typecheck check install uv openapi bench loadtest
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -15,10 +15,14 @@ install: uv
 run: install
 	$(UV) run backoffice dev
 
-test: install
+# nginx-light and pgbouncer for tests/e2e, from Debian when missing (root or sudo).
+e2e-deps:
+	@bash .ci/install-e2e-deps
+
+test: install e2e-deps
 	$(UV) run pytest -p randomly --cov --cov-report=term:skip-covered --cov-fail-under=90
 
-test-again: install
+test-again: install e2e-deps
 	$(UV) run pytest -q -p randomly -p no:cacheprovider
 
 lint: install

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from backoffice.settings import Settings
+from tests.e2e.stack import Stack, find_binary
 
 Server = tuple[subprocess.Popen[str], str]
 
@@ -69,3 +70,24 @@ def start_server(settings: Settings) -> Iterator[Callable[..., Server]]:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """PostgreSQL, PgBouncer, nginx and two replicas; skipped, saying why, without them.
+
+    `make test` installs nginx-light and pgbouncer (`.ci/install-e2e-deps`) as root or
+    with sudo; where neither is possible the deployment tests cannot run.
+    """
+    missing = [name for name in ("nginx", "pgbouncer") if find_binary(name) is None]
+    if missing:
+        pytest.skip(
+            f"{' and '.join(missing)} not installed, and .ci/install-e2e-deps could not "
+            "install them (it needs apt-get, and root or password-less sudo)"
+        )
+    deployment = Stack()
+    try:
+        deployment.start()
+        yield deployment
+    finally:
+        deployment.stop()
