@@ -123,19 +123,25 @@ class Postgres:
         """Returns once the server accepts connections (`pg_ctl -w`)."""
         options = f"-h 127.0.0.1 -p {self.port} -k {self.sockets} -c max_connections=200"
         self._run(
-            "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start"
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
 
     def create_database(self, name: str) -> None:
-        subprocess.run(
-            [str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
-            + [name],
-            check=True,
-            timeout=60,
-        )
+        address = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+        subprocess.run([str(self.bin / "createdb"), *address, name], check=True, timeout=60)
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
