@@ -107,6 +107,7 @@ class Postgres:
             give_to(path, user)
         self.log.touch()
         give_to(self.log, user)
+        self.running = False
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "utf8")
 
     def _run(self, tool: str, *args: str) -> None:
@@ -138,6 +139,7 @@ class Postgres:
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+        self.running = False
 
     def create_database(self, name: str) -> None:
         address = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
@@ -362,7 +364,8 @@ class Stack:
         for part in (self.nginx, *self.replicas, self.pgbouncer):
             part.stop()
         try:
-            self.postgres.stop()
+            if self.postgres.running:
+                self.postgres.stop()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -1,0 +1,66 @@
+"""Rolling restarts behind nginx under load lose nothing, with one worker or two."""
+
+import asyncio
+import time
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.e2e.api import sign_up
+from tests.e2e.load import Load
+from tests.e2e.stack import Stack
+
+SETTLE_SECONDS = 2.5
+"""After a replica is ready again, longer than nginx's `fail_timeout` (2 s): nginx
+sends it traffic again before the next replica goes down."""
+
+
+def rolling_restart(stack: Stack) -> None:
+    for replica in stack.replicas:
+        stack.restart(replica)
+        time.sleep(SETTLE_SECONDS)
+
+
+async def undelivered(stack: Stack, messages: list[str]) -> tuple[int, int]:
+    """(acknowledged messages not stored, stored notifications not delivered)."""
+    connection = await asyncpg.connect(stack.direct_url)
+    try:
+        stored = await connection.fetchval(
+            "SELECT count(*) FROM notifications WHERE message = ANY($1::text[])", messages
+        )
+        pending = await connection.fetchval(
+            "SELECT count(*) FROM notifications WHERE delivered_at IS NULL"
+        )
+    finally:
+        await connection.close()
+    return len(messages) - stored, pending
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_rolling_restart_under_load_loses_nothing(stack: Stack, workers: int) -> None:
+    stack.serve(through="pgbouncer", workers=workers)
+    members = [sign_up(stack.nginx.base_url) for _ in range(8)]
+    load = Load(stack.nginx.base_url, members, clients=32, max_seconds=90)
+    running = asyncio.create_task(load.run())
+    try:
+        await asyncio.sleep(1)
+        await asyncio.to_thread(rolling_restart, stack)
+    finally:
+        load.stop.set()
+        await running
+
+    failures = [outcome.describe() for outcome in load.failures]
+    assert failures == [], f"{len(failures)}/{len(load.outcomes)}: {failures[:10]}\n{stack.logs()}"
+    assert load.items
+    assert load.messages
+    async with httpx.AsyncClient(base_url=f"{stack.nginx.base_url}/api/v1", timeout=30) as client:
+        for item_id, name in load.items.items():
+            read = await client.get(f"/items/{item_id}", headers=members[0].headers)
+            assert (read.status_code, read.json()["name"]) == (200, name)
+    for _ in range(60):
+        missing, pending = await undelivered(stack, load.messages)
+        if (missing, pending) == (0, 0):
+            break
+        await asyncio.sleep(0.5)
+    assert (missing, pending) == (0, 0)
