@@ -111,14 +111,16 @@ class Postgres:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "utf8")
 
     def _run(self, tool: str, *args: str) -> None:
-        subprocess.run(
+        result = subprocess.run(
             [str(self.bin / tool), *args],
-            check=True,
             user=self.user,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            capture_output=True,
+            text=True,
             timeout=120,
         )
+        if result.returncode != 0:
+            log = self.log.read_text()[-3000:]
+            raise RuntimeError(f"{tool} {args[-1]} failed: {result.stderr}{result.stdout}\n{log}")
 
     def start(self) -> None:
         """Returns once the server accepts connections (`pg_ctl -w`)."""
@@ -136,6 +138,7 @@ class Postgres:
             "60",
             "start",
         )
+        self.running = True
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
