@@ -23,7 +23,7 @@ def free_port() -> int:
         return port
 
 
-def wait_until_live(base_url: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
+def wait_until_live(base_url: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

