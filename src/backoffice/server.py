@@ -20,6 +20,8 @@ from backoffice.log import configure_logging
 from backoffice.main import create_app
 from backoffice.settings import Settings
 
+WORKER_HEALTHCHECK_SECONDS = 30
+
 SignalHandler = Callable[[int, FrameType | None], Any]
 
 
@@ -85,6 +87,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "timeout_graceful_shutdown": int(settings.graceful_shutdown_seconds),
+        # A spawned worker imports the whole app before it answers the supervisor's
+        # ping; on a busy machine that takes longer than uvicorn's 5 s, and the
+        # supervisor would kill and respawn its workers forever.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
         "log_config": None,
         "access_log": False,
     }

@@ -1,6 +1,8 @@
 """Real `backoffice serve` processes on loopback."""
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -59,6 +61,7 @@ def start_server(settings: Settings) -> Iterator[Callable[..., Server]]:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
         started.append(process)
         base_url = f"http://127.0.0.1:{port}"
@@ -67,8 +70,10 @@ def start_server(settings: Settings) -> Iterator[Callable[..., Server]]:
 
     yield start
     for process in started:
-        if process.poll() is None:
-            process.kill()
+        # The whole session: with several workers, killing the supervisor alone would
+        # leave its workers running.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
 

@@ -223,6 +223,9 @@ class Replica:
             "DATABASE_URL": database_url,
             "DB_STATEMENT_CACHE_SIZE": "0",
             "DB_COMMAND_TIMEOUT": "60",
+            # Generous for a slow, shared machine: a request queued behind the pool
+            # while one replica carries the load is not a restart failure.
+            "DB_POOL_TIMEOUT": "10",
             "JWT_SECRET": TEST_SECRET,
             "BCRYPT_ROUNDS": "4",
             "PORT": str(self.port),
