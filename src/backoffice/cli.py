@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from backoffice import server
 from backoffice.db import apply_statement_timeout, create_engine, create_sessionmaker
 from backoffice.log import configure_logging
-from backoffice.server import uvicorn_options
 from backoffice.settings import Settings, get_settings
 from backoffice.users.models import Role
 from backoffice.users.schemas import UserCreate
@@ -46,7 +45,7 @@ def serve(settings: Settings, reload: bool = False) -> None:
             "backoffice.main:create_app",
             factory=True,
             reload=True,
-            **uvicorn_options(settings),
+            **server.uvicorn_options(settings),
         )
         return
     server.serve(settings)

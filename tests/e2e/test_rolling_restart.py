@@ -12,8 +12,8 @@ from tests.e2e.load import Load
 from tests.e2e.stack import Stack
 
 SETTLE_SECONDS = 2.5
-"""After a replica is ready again, longer than nginx's `fail_timeout` (2 s): nginx
-sends it traffic again before the next replica goes down."""
+"""After a replica is ready again, before the next one goes down: as an operator
+waits for one healthy check more."""
 
 
 def rolling_restart(stack: Stack) -> None:
