@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from backoffice.notifications import delivery
 from backoffice.notifications.delivery import NotificationDelivery, NotificationSweeper
 from backoffice.notifications.outbox import Outbox
-from tests.accounts.factories import add_employee, create_account
 from tests.conftest import SignedInUser
+from tests.factories import AccountFactory, EmployeeFactory
 from tests.notifications.conftest import Publisher, stored_notifications
 
 
@@ -38,9 +38,9 @@ async def insert_undelivered(engine: AsyncEngine, user_id: int, message: str) ->
 
 
 async def test_creating_an_account_notifies_its_owner_after_the_response(
-    client: httpx.AsyncClient, user: SignedInUser, engine: AsyncEngine
+    user: SignedInUser, engine: AsyncEngine, make_account: AccountFactory
 ) -> None:
-    account = await create_account(client, user, "Acme")
+    account = await make_account(user, "Acme")
 
     [note] = await stored_notifications(engine, user.id)
     assert note.kind == "account_created"
@@ -50,10 +50,15 @@ async def test_creating_an_account_notifies_its_owner_after_the_response(
 
 
 async def test_employee_added_and_removed_notify_the_account_owner(
-    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser, engine: AsyncEngine
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    admin: SignedInUser,
+    engine: AsyncEngine,
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
 ) -> None:
-    account = await create_account(client, user)
-    employee = await add_employee(client, admin, account["id"], full_name="Grace Hopper")
+    account = await make_account(user)
+    employee = await make_employee(admin, account["id"], full_name="Grace Hopper")
     deleted = await client.delete(
         f"/accounts/{account['id']}/employees/{employee['id']}", headers=admin.headers
     )
@@ -97,9 +102,10 @@ async def test_a_change_that_fails_at_commit_leaves_no_notification(
     user: SignedInUser,
     engine: AsyncEngine,
     monkeypatch: pytest.MonkeyPatch,
+    make_account: AccountFactory,
 ) -> None:
     """The notification row is written in the change's transaction; the commit fails."""
-    account = await create_account(client, user)
+    account = await make_account(user)
     written: list[int] = []
     original = Outbox.notify
 
