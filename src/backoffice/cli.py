@@ -147,8 +147,14 @@ async def create_admin(settings: Settings, email: str, full_name: str, password:
 def admin_password(settings: Settings) -> str:
     if settings.admin_password is not None:
         return settings.admin_password.get_secret_value()
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Repeat password: "):
+    try:
+        first = getpass.getpass("Password: ")
+        repeated = getpass.getpass("Repeat password: ")
+    except (EOFError, KeyboardInterrupt):
+        raise SystemExit(
+            "\nbackoffice: no password given (set ADMIN_PASSWORD to skip the prompt)"
+        ) from None
+    if first != repeated:
         raise SystemExit("backoffice: passwords do not match")
     return first
 

@@ -208,6 +208,17 @@ async def test_migrate_and_create_admin_find_the_embedded_database_without_datab
             assert (await c.post("/auth/login", json=login)).status_code == 200
 
 
+def test_create_admin_without_a_password_or_a_terminal_fails_clearly(
+    environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_input(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("getpass.getpass", no_input)
+    with pytest.raises(SystemExit, match="set ADMIN_PASSWORD"):
+        run(["create-admin", "--email", "nobody@example.com"], environment, monkeypatch)
+
+
 def test_version_and_help_describe_the_command(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["--version"])
