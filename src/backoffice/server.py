@@ -60,6 +60,8 @@ class ServedApp:
     def __call__(self) -> FastAPI:
         configure_logging(self.settings)  # a spawned worker starts with none
         app = create_app(self.settings)
+        if threading.current_thread() is not threading.main_thread():
+            return app  # uvicorn handles no signals there either
         current = signal.getsignal(signal.SIGTERM)
         if self.settings.drain_seconds > 0 and callable(current):
             signal.signal(signal.SIGTERM, Drain(app, self.settings.drain_seconds, current))

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from backoffice import cli
-from backoffice.cli import DrainingServer
 from backoffice.main import create_app
 from backoffice.settings import Settings, get_settings
 from tests.e2e.conftest import free_port
@@ -64,15 +64,15 @@ def serving(
 
     The server the CLI builds is recorded so the test can stop it afterwards.
     """
-    servers: list[DrainingServer] = []
+    servers: list[uvicorn.Server] = []
     threads: list[threading.Thread] = []
-    original = DrainingServer.__init__
+    original = uvicorn.Server.__init__
 
-    def record(self: DrainingServer, *args: Any, **kwargs: Any) -> None:
+    def record(self: uvicorn.Server, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         servers.append(self)
 
-    monkeypatch.setattr(DrainingServer, "__init__", record)
+    monkeypatch.setattr(uvicorn.Server, "__init__", record)
 
     def start(argv: list[str], env: dict[str, str]) -> str:
         thread = threading.Thread(target=run, args=(argv, env, monkeypatch), daemon=True)
