@@ -258,8 +258,9 @@ def measure(
         **vars(stats),
         scenario=scenario,
         server=server.name,
-        cpu_us=(cpu_after - cpu_before) / stats.requests * 1e6,
-        pg_cpu_us=pg_used / stats.requests * 1e6 if pg.postmaster else None,
+        # max(): a run in which no request completed (a stall) still gets its row.
+        cpu_us=(cpu_after - cpu_before) / max(stats.requests, 1) * 1e6,
+        pg_cpu_us=pg_used / max(stats.requests, 1) * 1e6 if pg.postmaster else None,
     )
     print(
         f"  {server.name:9} {path:32} {result.rps:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
