@@ -117,7 +117,7 @@ class Server:
             )
         self.ps = psutil.Process(self.process.pid)
 
-    def wait_until_live(self, path: str, timeout: float = 60) -> None:
+    def wait_until_live(self, path: str, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
