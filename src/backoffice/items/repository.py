@@ -1,6 +1,7 @@
 """SQL of the `items` table, through the session it is given."""
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -56,6 +57,17 @@ def broken_constraint(exc: IntegrityError) -> ItemConstraint | None:
     return known.get(name) if isinstance(name, str) else None
 
 
+@dataclass(frozen=True, slots=True)
+class ItemFilter:
+    """What `GET /items` narrows the catalogue by, typed; `None` means any."""
+
+    q: str | None = None
+    category: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    owner_id: int | None = None
+
+
 class ItemRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -100,38 +112,29 @@ class ItemRepository:
         return (False, None) if row is None else (True, row.image_file_id)
 
     async def search(
-        self, *, page: PageParams, sort: str, descending: bool, **filters: Any
+        self, filters: ItemFilter, *, page: PageParams, sort: str, descending: bool
     ) -> tuple[Sequence[Any], int]:
         """One page of the catalogue, ordered by `sort` then id (a stable order)."""
-        query = search_query(sort=sort, descending=descending, **filters)
+        query = search_query(filters, sort=sort, descending=descending)
         return await fetch_page(self.session, query, page)
 
     async def delete(self, item_id: int) -> None:
         await self.session.execute(delete(Item).where(Item.id == item_id))
 
 
-def search_query(
-    *,
-    sort: str,
-    descending: bool,
-    q: str | None = None,
-    category: str | None = None,
-    min_price: Decimal | None = None,
-    max_price: Decimal | None = None,
-    owner_id: int | None = None,
-) -> Select[*tuple[Any, ...]]:
+def search_query(filters: ItemFilter, *, sort: str, descending: bool) -> Select[*tuple[Any, ...]]:
     """The filtered, ordered select behind `GET /items` (also what bench/ EXPLAINs)."""
     query = select(*READ_COLUMNS)
-    if q is not None:
-        query = query.where(contains(q, Item.name, Item.description))
-    if category is not None:
-        query = query.where(Item.category == category)
-    if min_price is not None:
-        query = query.where(Item.price >= min_price)
-    if max_price is not None:
-        query = query.where(Item.price <= max_price)
-    if owner_id is not None:
-        query = query.where(Item.owner_id == owner_id)
+    if filters.q is not None:
+        query = query.where(contains(filters.q, Item.name, Item.description))
+    if filters.category is not None:
+        query = query.where(Item.category == filters.category)
+    if filters.min_price is not None:
+        query = query.where(Item.price >= filters.min_price)
+    if filters.max_price is not None:
+        query = query.where(Item.price <= filters.max_price)
+    if filters.owner_id is not None:
+        query = query.where(Item.owner_id == filters.owner_id)
     key, tiebreak = SORT_KEYS[sort], Item.id.expression
     if descending:
         return query.order_by(key.desc(), tiebreak.desc())

@@ -21,7 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.files.service import FileService
 from backoffice.items.models import Item
-from backoffice.items.repository import ItemConstraint, ItemRepository, broken_constraint
+from backoffice.items.repository import (
+    ItemConstraint,
+    ItemFilter,
+    ItemRepository,
+    broken_constraint,
+)
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemUpdate
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams, SortOrder
@@ -57,15 +62,18 @@ class ItemReads:
         self.repo = ItemRepository(session)
 
     async def list(self, caller: Principal, query: ItemQuery) -> tuple[Sequence[Any], int]:
-        return await self.repo.search(
-            page=PageParams(skip=query.skip, limit=query.limit),
-            sort=query.sort,
-            descending=query.order is SortOrder.DESC,
+        filters = ItemFilter(
             q=query.q,
             category=query.category,
             min_price=query.min_price,
             max_price=query.max_price,
             owner_id=caller.id if query.owner == "me" else None,
+        )
+        return await self.repo.search(
+            filters,
+            page=PageParams(skip=query.skip, limit=query.limit),
+            sort=query.sort,
+            descending=query.order is SortOrder.DESC,
         )
 
     async def get(self, item_id: int) -> Any:
