@@ -49,7 +49,8 @@ openapi: install
 	$(UV) run python -c "import json; from backoffice.main import create_app; print(json.dumps(create_app().openapi(), indent=2, sort_keys=True))" > openapi.json
 
 # `make bench`: wrk against the running service and a raw Starlette + asyncpg baseline;
-# the numbers go to docs/benchmarks.md. BENCH_ARGS="--profile 10" adds a py-spy profile.
+# it prints the table; BENCH_ARGS="--write-docs" also writes it to docs/benchmarks.md,
+# "--profile 10" adds a py-spy profile, "--duration 10 --only item me" shortens the run.
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \

@@ -11,11 +11,11 @@ What it does, all on 127.0.0.1:
    WARNING) and `bench/baseline_app.py` (raw Starlette + asyncpg, the same SELECT) under
    uvicorn with uvloop and httptools, no access log;
 3. seeds through the service's API: register, login (a bearer token), then items;
-4. per scenario and server: a short wrk warm-up, then `wrk -t1 -c32 -d15s --latency`,
+4. per scenario and server: a short wrk warm-up, then `wrk -t1 -c64 -d15s --latency`,
    with the server process's CPU time (user + system) read before and after, and the
    same for PostgreSQL's processes when they are visible on this machine;
-5. prints a Markdown table and replaces its section of `docs/benchmarks.md` (between
-   the `http-bench` markers).
+5. prints a Markdown table; with `--write-docs` it also replaces its section of
+   `docs/benchmarks.md` (between the `http-bench` markers), else no file changes.
 
 Every process it starts is stopped on the way out, errors included.
 """
@@ -69,6 +69,8 @@ class Scenario:
     service_path: str
     baseline_path: str | None
     auth: bool
+    connections: int | None = None  # else --connections
+    script: str | None = None  # a wrk Lua script (POST bodies)
 
 
 @dataclass
@@ -115,7 +117,7 @@ class Server:
             )
         self.ps = psutil.Process(self.process.pid)
 
-    def wait_until_live(self, path: str, timeout: float = 60) -> None:
+    def wait_until_live(self, path: str, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -174,11 +176,18 @@ class PostgresCpu:
 # wrk
 
 
-def wrk_command(url: str, seconds: float, args: argparse.Namespace, token: str | None) -> list[str]:
+def wrk_command(
+    url: str,
+    seconds: float,
+    args: argparse.Namespace,
+    token: str | None,
+    scenario: Scenario | None = None,
+) -> list[str]:
+    connections = (scenario and scenario.connections) or args.connections
     argv = [
         "wrk",
         f"-t{args.threads}",
-        f"-c{args.connections}",
+        f"-c{connections}",
         f"-d{seconds:g}s",
         "--latency",
         "--timeout",
@@ -186,6 +195,9 @@ def wrk_command(url: str, seconds: float, args: argparse.Namespace, token: str |
     ]
     if token:
         argv += ["-H", f"Authorization: Bearer {token}"]
+    if scenario is not None and scenario.script is not None:
+        # A fresh name prefix per run: every POST creates an item with a unique name.
+        return [*argv, "-s", scenario.script, url, "--", uuid.uuid4().hex[:12]]
     return [*argv, url]
 
 
@@ -236,9 +248,9 @@ def measure(
     args: argparse.Namespace,
 ) -> Result:
     url = server.base_url + path
-    run_wrk(wrk_command(url, args.warmup, args, token), args.warmup)
+    run_wrk(wrk_command(url, args.warmup, args, token, scenario), args.warmup)
     pg_before, cpu_before = pg.snapshot(), server.cpu_seconds()
-    output = run_wrk(wrk_command(url, args.duration, args, token), args.duration)
+    output = run_wrk(wrk_command(url, args.duration, args, token, scenario), args.duration)
     cpu_after, pg_after = server.cpu_seconds(), pg.snapshot()
     stats = parse_wrk(output)
     pg_used = PostgresCpu.used(pg_before, pg_after)
@@ -246,8 +258,9 @@ def measure(
         **vars(stats),
         scenario=scenario,
         server=server.name,
-        cpu_us=(cpu_after - cpu_before) / stats.requests * 1e6,
-        pg_cpu_us=pg_used / stats.requests * 1e6 if pg.postmaster else None,
+        # max(): a run in which no request completed (a stall) still gets its row.
+        cpu_us=(cpu_after - cpu_before) / max(stats.requests, 1) * 1e6,
+        pg_cpu_us=pg_used / max(stats.requests, 1) * 1e6 if pg.postmaster else None,
     )
     print(
         f"  {server.name:9} {path:32} {result.rps:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
@@ -257,8 +270,6 @@ def measure(
         + (f"  socket errors: {result.socket_errors}" if result.socket_errors else ""),
         flush=True,
     )
-    if result.non_2xx:
-        raise RuntimeError(f"{server.name} answered {url} with errors:\n{output}")
     return result
 
 
@@ -296,12 +307,12 @@ async def postgres_facts(dsn: str) -> tuple[str, int | None]:
         await conn.close()
 
 
-def seed(base_url: str, items: int) -> tuple[str, int]:
-    """A user (register + login) and `items` items through the API: the token, an item id."""
+def seed(base_url: str, items: int) -> tuple[str, int, int]:
+    """A user (register + login) and `items` items through the API: token, user id, item id."""
     run = uuid.uuid4().hex[:10]
     email = f"bench-{run}@example.com"
     with httpx.Client(base_url=base_url + "/api/v1", timeout=30) as client:
-        client.post(
+        registered = client.post(
             "/auth/register", json={"email": email, "password": PASSWORD, "full_name": "Bench"}
         ).raise_for_status()
         login = client.post("/auth/login", json={"email": email, "password": PASSWORD})
@@ -320,7 +331,7 @@ def seed(base_url: str, items: int) -> tuple[str, int]:
             created = client.post("/items", json=body, headers=headers)
             created.raise_for_status()
             ids.append(created.json()["id"])
-    return token, ids[0]
+    return token, registered.json()["id"], ids[0]
 
 
 def output_of(*argv: str) -> str:
@@ -369,14 +380,19 @@ def fmt(value: float | None, digits: int = 0) -> str:
 
 
 def table(results: list[Result]) -> str:
+    """One row per server and scenario; `ratio` is the service's req/s over the baseline's."""
+    baseline_rps = {r.scenario.key: r.rps for r in results if r.server == "baseline"}
     lines = [
-        "| scenario | server | req/s | p50 | p99 | app CPU µs/req | PostgreSQL CPU µs/req |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| scenario | server | req/s | p50 | p99 | non-2xx | app CPU µs/req "
+        "| PostgreSQL CPU µs/req | ratio |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        base = baseline_rps.get(r.scenario.key)
+        ratio = f"{r.rps / base:.3f}x" if r.server == "service" and base else ""
         lines.append(
             f"| {r.scenario.title} | {r.server} | {fmt(r.rps)} | {r.p50_ms:.2f} ms | "
-            f"{r.p99_ms:.2f} ms | {fmt(r.cpu_us)} | {fmt(r.pg_cpu_us)} |"
+            f"{r.p99_ms:.2f} ms | {r.non_2xx} | {fmt(r.cpu_us)} | {fmt(r.pg_cpu_us)} | {ratio} |"
         )
     return "\n".join(lines)
 
@@ -412,16 +428,17 @@ own, else a throw-away embedded PostgreSQL). Both servers run as their own proce
 - **service**: `python -m backoffice serve` (one uvicorn worker, uvloop + httptools,
   `APP_ENV=test`, `LOG_LEVEL=WARNING`, every middleware and dependency of production);
 - **baseline**: `bench/baseline_app.py`, ~20 lines of Starlette + an asyncpg pool (10
-  connections, as the service's pool) doing the same `SELECT` of an item's columns by
-  primary key and answering JSON, under uvicorn with uvloop + httptools, no access log.
+  connections, as the service's pool) sending the same SQL as each service route (an
+  item by id, a user by id, a filtered page + its count) and answering JSON, under
+  uvicorn with uvloop + httptools, no access log.
 
 A user registers and logs in through the API (one bearer token), then {args.items} items
 are created through `POST /api/v1/items`. Each row: a {args.warmup:g} s warm-up, then
 `{load}`. **App CPU µs/req** is the server process's CPU time (user + system, read
 from `/proc` by psutil) over the measured run divided by the requests wrk completed:
-what DESIGN §7's budget counts, and steadier than req/s and latency on a shared machine
+the Python work a request costs, and steadier than req/s and latency on a shared machine
 (wrk, the server and PostgreSQL share {vcpus} vCPUs, so req/s is a lower bound, and p50
-at 32 connections is mostly queueing). **PostgreSQL CPU µs/req**: the same for
+at {args.connections} connections is mostly queueing). **PostgreSQL CPU µs/req**: the same for
 PostgreSQL's processes.
 
 **Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC**, code at {facts["commit"]}.
@@ -570,7 +587,27 @@ def package_of(frame: str) -> str:
 # Main
 
 
-def scenarios(item_id: int) -> list[Scenario]:
+# Each POST names its item `Posted <run prefix> <n>`: names are unique, so every
+# request creates a row (the prefix comes after `--` on wrk's command line).
+POST_ITEM_LUA = """
+local prefix, counter = "", 0
+function init(args) prefix = args[1] end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+function request()
+  counter = counter + 1
+  local body = string.format(
+    '{"name":"Posted %s %d","category":"posted","price":"5.00","tax":"0.50"}', prefix, counter)
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+LIST_QUERY = "category=bench&min_price=10&limit=20"
+
+
+def scenarios(item_id: int, user_id: int, tmp: Path) -> list[Scenario]:
+    post_script = tmp / "post_item.lua"
+    post_script.write_text(POST_ITEM_LUA)
     return [
         Scenario(
             "item",
@@ -580,14 +617,37 @@ def scenarios(item_id: int) -> list[Scenario]:
             auth=True,
         ),
         Scenario(
-            "live", "`GET /health/live` (no database)", "/health/live", "/health/live", auth=False
+            "me",
+            "`GET /api/v1/users/me` (bearer) vs `GET /users/{id}`",
+            "/api/v1/users/me",
+            f"/users/{user_id}",
+            auth=True,
         ),
         Scenario(
             "list",
-            "`GET /api/v1/items?limit=20` (page + count)",
-            "/api/v1/items?limit=20",
+            "`GET /api/v1/items?category&min_price&sort=price` (page + count)",
+            f"/api/v1/items?{LIST_QUERY}&sort=price&order=desc",
+            f"/items?{LIST_QUERY}",
+            auth=True,
+        ),
+        Scenario(
+            "create",
+            "`POST /api/v1/items` (bearer, a new name each)",
+            "/api/v1/items",
             None,
             auth=True,
+            script=str(post_script),
+        ),
+        Scenario(
+            "item256",
+            "`GET /api/v1/items/{id}`, 256 connections",
+            f"/api/v1/items/{item_id}",
+            f"/items/{item_id}",
+            auth=True,
+            connections=256,
+        ),
+        Scenario(
+            "live", "`GET /health/live` (no database)", "/health/live", "/health/live", auth=False
         ),
     ]
 
@@ -656,11 +716,12 @@ def run(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> Non
     facts = machine(pg_version)
     pg = PostgresCpu(postmaster_pid)
     service, baseline = start_servers(tmp, url, stack)
-    token, item_id = seed(service.base_url, args.items)
-    plan = scenarios(item_id)
+    token, user_id, item_id = seed(service.base_url, args.items)
+    every = scenarios(item_id, user_id, tmp)
+    plan = [s for s in every if not args.only or s.key in args.only]
     for label, server, path, headers in (
-        ("service", service, plan[0].service_path, {"Authorization": f"Bearer {token}"}),
-        ("baseline", baseline, str(plan[0].baseline_path), {}),
+        ("service", service, every[0].service_path, {"Authorization": f"Bearer {token}"}),
+        ("baseline", baseline, str(every[0].baseline_path), {}),
     ):
         body = httpx.get(server.base_url + path, headers=headers, timeout=5).raise_for_status()
         print(f"{label}: {body.text}")
@@ -679,7 +740,7 @@ def run(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> Non
         write_docs(text)
         print(f"\nwrote {DOCS.relative_to(ROOT)}")
     if args.profile:
-        profile(service, plan[0].service_path, token, args.profile, args)
+        profile(service, every[0].service_path, token, args.profile, args)
 
 
 def main() -> None:
@@ -687,11 +748,16 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: DATABASE_URL, else embedded")
     parser.add_argument("--duration", type=float, default=15, help="seconds per measured run")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per run")
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--items", type=int, default=50, help="items to seed")
     parser.add_argument(
-        "--no-docs", dest="write_docs", action="store_false", help="do not touch docs/"
+        "--write-docs",
+        action="store_true",
+        help="replace the http-bench section of docs/benchmarks.md (else print only)",
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="KEY", help="only these scenarios (item me list create ...)"
     )
     parser.add_argument(
         "--profile",

@@ -20,7 +20,7 @@ from backoffice.log import configure_logging
 from backoffice.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from backoffice.notifications.delivery import NotificationDelivery, NotificationSweeper
 from backoffice.notifications.router import router as notifications_router
-from backoffice.security import prepare_dummy_hash
+from backoffice.security import configure_hash_queue, prepare_dummy_hash
 from backoffice.settings import Settings, get_settings
 from backoffice.users.router import router as users_router
 
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
+        configure_hash_queue(settings.bcrypt_queue_seconds)
         await prepare_dummy_hash(settings.bcrypt_rounds)
         sweeper = NotificationSweeper(
             NotificationDelivery(app.state.sessionmaker), settings.notification_sweep_seconds

@@ -2,21 +2,25 @@
 
 bcrypt is CPU-bound (~250 ms at cost 12), so it runs in a worker thread behind a
 limiter sized to the CPU count: a login storm queues here instead of stalling the
-event loop or taking every thread of the shared pool.
+event loop or taking every thread of the shared pool. The wait for a slot is bounded
+(`BCRYPT_QUEUE_SECONDS`): past it the sign-in is refused with 503 `busy` and
+`Retry-After`, rather than holding the client for many seconds behind the storm.
 """
 
 import hashlib
 import os
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import bcrypt
 from jose import JWTError, jwt
 
+from backoffice.errors import ServiceUnavailable
 from backoffice.settings import Settings
 
 MAX_PASSWORD_BYTES = 72
@@ -25,6 +29,20 @@ ACCESS_TOKEN_TYPE = "access"  # noqa: S105
 
 _hash_limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
 _dummy_hashes: dict[int, str] = {}
+_queue: dict[str, float] = {"seconds": 5.0}
+
+
+class HashingBusy(ServiceUnavailable):
+    code = "busy"
+    message = "Too many sign-ins at once, retry shortly"
+
+    def __init__(self) -> None:
+        super().__init__(retry_after_seconds=1)
+
+
+def configure_hash_queue(seconds: float) -> None:
+    """How long a password check may wait for a bcrypt slot (the app sets it at start-up)."""
+    _queue["seconds"] = seconds
 
 
 class InvalidToken(Exception):
@@ -43,16 +61,28 @@ def _verify_sync(password: str, hashed: str) -> bool:
         return False
 
 
+T = TypeVar("T")
+
+
+async def _in_hash_slot(work: Callable[[], T]) -> T:
+    """Run `work` in a thread once a slot is free; only the wait is bounded, not the hash."""
+    try:
+        with anyio.fail_after(_queue["seconds"]):
+            await _hash_limiter.acquire()
+    except TimeoutError as exc:
+        raise HashingBusy() from exc
+    try:
+        return await anyio.to_thread.run_sync(work)
+    finally:
+        _hash_limiter.release()
+
+
 async def hash_password(password: str, rounds: int) -> str:
-    return await anyio.to_thread.run_sync(
-        partial(_hash_sync, password, rounds), limiter=_hash_limiter
-    )
+    return await _in_hash_slot(partial(_hash_sync, password, rounds))
 
 
 async def verify_password(password: str, hashed: str) -> bool:
-    return await anyio.to_thread.run_sync(
-        partial(_verify_sync, password, hashed), limiter=_hash_limiter
-    )
+    return await _in_hash_slot(partial(_verify_sync, password, hashed))
 
 
 async def prepare_dummy_hash(rounds: int) -> None:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(default=30, ge=1)
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    # How long a sign-in waits for a bcrypt slot before a 503 `busy` with Retry-After.
+    bcrypt_queue_seconds: float = Field(default=5.0, gt=0, le=60)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
 

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.db import apply_statement_timeout
@@ -77,3 +77,30 @@ async def test_pool_exhaustion_is_503(settings: Settings, user: SignedInUser) ->
             await held.execute(text("SELECT 1"))
             response = await client.get("/api/v1/users/me", headers=user.headers)
     assert response.status_code == 503
+
+
+async def test_read_after_connections_were_killed_is_served(
+    settings: Settings, engine: AsyncEngine, user: SignedInUser
+) -> None:
+    """No pre-ping: a pooled connection that died is replaced and the first read retried."""
+    async with client_for(settings) as client:
+        app_engine: AsyncEngine = client._transport.app.state.engine  # type: ignore[attr-defined]
+        pids: list[int] = []
+        event.listen(
+            app_engine.sync_engine,
+            "connect",
+            lambda dbapi_connection, _: pids.append(
+                dbapi_connection.driver_connection.get_server_pid()
+            ),
+        )
+        await app_engine.dispose()
+        warm = await client.get("/api/v1/users/me", headers=user.headers)
+        async with engine.connect() as admin:
+            await admin.execute(
+                text("SELECT pg_terminate_backend(pid) FROM unnest(CAST(:pids AS int[])) AS pid"),
+                {"pids": pids},
+            )
+        after = await client.get("/api/v1/users/me", headers=user.headers)
+    assert warm.status_code == 200
+    assert pids
+    assert after.status_code == 200, after.text

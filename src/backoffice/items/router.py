@@ -8,7 +8,7 @@ from backoffice.auth.dependencies import CurrentUser
 from backoffice.errors import error_responses as errors
 from backoffice.files import responses as downloads
 from backoffice.idempotency.route import IdempotentRoute
-from backoffice.items.dependencies import ItemId, ItemQueryDep, ItemServiceDep
+from backoffice.items.dependencies import ItemId, ItemQueryDep, ItemReadsDep, ItemServiceDep
 from backoffice.items.models import Item
 from backoffice.items.schemas import ItemCreate, ItemRead, ItemUpdate
 from backoffice.pagination import Page, PageParams
@@ -35,7 +35,7 @@ async def create_item(body: ItemCreate, user: CurrentUser, items: ItemServiceDep
     summary="Search, filter, sort and page the catalogue",
     responses=errors(401, 422),
 )
-async def list_items(query: ItemQueryDep, user: CurrentUser, items: ItemServiceDep) -> Any:
+async def list_items(query: ItemQueryDep, user: CurrentUser, items: ItemReadsDep) -> Any:
     rows, total = await items.list(user, query)
     return Page[ItemRead].of(rows, total, PageParams(skip=query.skip, limit=query.limit))
 
@@ -47,7 +47,7 @@ async def list_items(query: ItemQueryDep, user: CurrentUser, items: ItemServiceD
     summary="One item",
     responses=errors(401, 404, 422),
 )
-async def get_item(item_id: ItemId, _: CurrentUser, items: ItemServiceDep) -> Any:
+async def get_item(item_id: ItemId, _: CurrentUser, items: ItemReadsDep) -> Any:
     return await items.get(item_id)
 
 

@@ -21,7 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.files.service import FileService
 from backoffice.items.models import Item
-from backoffice.items.repository import ItemConstraint, ItemRepository, broken_constraint
+from backoffice.items.repository import (
+    ItemConstraint,
+    ItemFilter,
+    ItemRepository,
+    broken_constraint,
+)
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemUpdate
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams, SortOrder
@@ -50,6 +55,34 @@ class ImageNotOwned(InvalidInput):
         )
 
 
+class ItemReads:
+    """The catalogue's reads: a session and nothing else, so a GET builds no more."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.repo = ItemRepository(session)
+
+    async def list(self, caller: Principal, query: ItemQuery) -> tuple[Sequence[Any], int]:
+        filters = ItemFilter(
+            q=query.q,
+            category=query.category,
+            min_price=query.min_price,
+            max_price=query.max_price,
+            owner_id=caller.id if query.owner == "me" else None,
+        )
+        return await self.repo.search(
+            filters,
+            page=PageParams(skip=query.skip, limit=query.limit),
+            sort=query.sort,
+            descending=query.order is SortOrder.DESC,
+        )
+
+    async def get(self, item_id: int) -> Any:
+        row = await self.repo.read(item_id)
+        if row is None:
+            raise ItemNotFound()
+        return row
+
+
 class ItemService:
     def __init__(self, session: AsyncSession, files: FileService, outbox: Outbox) -> None:
         self.session = session
@@ -71,24 +104,6 @@ class ItemService:
         except IntegrityError as exc:
             await self._raise_conflict(exc)
         return item
-
-    async def list(self, caller: Principal, query: ItemQuery) -> tuple[Sequence[Any], int]:
-        return await self.repo.search(
-            page=PageParams(skip=query.skip, limit=query.limit),
-            sort=query.sort,
-            descending=query.order is SortOrder.DESC,
-            q=query.q,
-            category=query.category,
-            min_price=query.min_price,
-            max_price=query.max_price,
-            owner_id=caller.id if query.owner == "me" else None,
-        )
-
-    async def get(self, item_id: int) -> Any:
-        row = await self.repo.read(item_id)
-        if row is None:
-            raise ItemNotFound()
-        return row
 
     async def update(self, caller: Principal, item_id: int, data: ItemUpdate | ItemCreate) -> Item:
         """PATCH sends an `ItemUpdate` (the fields given), PUT an `ItemCreate` (all of them)."""

@@ -4,13 +4,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.db import execute_first
 from backoffice.pagination import PageParams
 from backoffice.principal import Principal
 from backoffice.sql import contains, fetch_page
 from backoffice.users.models import User
+
+# The per-request statements, built once: compiling a `select()` per call costs ~80 µs.
+ACTIVE_PRINCIPAL = select(User.id, User.role).where(User.id == bindparam("id"), User.is_active)
+READ = select(
+    User.id, User.email, User.full_name, User.role, User.is_active, User.created_at, User.updated_at
+).where(User.id == bindparam("id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +42,16 @@ class UserRepository:
     async def get(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
 
+    async def read(self, user_id: int) -> Row[Any] | None:
+        """The row `UserRead` is built from, without loading an entity."""
+        return (await execute_first(self.session, READ, {"id": user_id})).one_or_none()
+
     async def active_principal(self, user_id: int) -> Principal | None:
-        """One primary-key lookup of two columns: the per-request user check."""
-        row = (
-            await self.session.execute(
-                select(User.id, User.role).where(User.id == user_id, User.is_active)
-            )
-        ).one_or_none()
+        """One primary-key lookup of two columns: the per-request user check.
+
+        Usually a request's first statement, so a dead pooled connection is retried.
+        """
+        row = (await execute_first(self.session, ACTIVE_PRINCIPAL, {"id": user_id})).one_or_none()
         return None if row is None else Principal(id=row.id, role=row.role)
 
     async def credentials(self, email: str) -> Credentials | None:

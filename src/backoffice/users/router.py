@@ -1,6 +1,6 @@
 """HTTP of the caller's profile and the admin's user management."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
@@ -24,8 +24,8 @@ UserId = Annotated[DbId, Path(description="User id")]
     summary="The signed-in user",
     responses=errors(401),
 )
-async def read_me(user: CurrentUser, users: UserServiceDep) -> User:
-    return await users.get(user.id)
+async def read_me(user: CurrentUser, users: UserServiceDep) -> Any:
+    return await users.read(user.id)
 
 
 @router.patch(

@@ -1,6 +1,7 @@
 """Rules about users: registration, profiles, and the admin's levers."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +57,13 @@ class UserService:
         if user is None:
             raise UserNotFound()
         return user
+
+    async def read(self, user_id: int) -> Any:
+        """The caller's profile as a row, for `UserRead` (no entity loaded)."""
+        row = await self.repo.read(user_id)
+        if row is None:
+            raise UserNotFound()
+        return row
 
     async def active_principal(self, user_id: int) -> Principal | None:
         return await self.repo.active_principal(user_id)

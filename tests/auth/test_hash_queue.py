@@ -1,0 +1,42 @@
+"""A sign-in waits a bounded time for a bcrypt slot, then is told to come back."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from backoffice import security
+from backoffice.settings import Settings
+from tests.conftest import PASSWORD, SignedInUser
+
+
+@pytest.fixture
+async def busy_hashing(settings: Settings) -> AsyncIterator[None]:
+    """Every bcrypt slot taken (as by a login storm), and a 50 ms queue."""
+    limiter = security._hash_limiter
+    holders = [object() for _ in range(int(limiter.total_tokens))]
+    for holder in holders:
+        await limiter.acquire_on_behalf_of(holder)
+    security.configure_hash_queue(0.05)
+    try:
+        yield
+    finally:
+        security.configure_hash_queue(settings.bcrypt_queue_seconds)
+        for holder in holders:
+            limiter.release_on_behalf_of(holder)
+
+
+async def test_login_behind_a_full_bcrypt_queue_is_503_busy_with_retry_after(
+    client: httpx.AsyncClient, user: SignedInUser, busy_hashing: None
+) -> None:
+    response = await client.post("/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 503
+    assert response.json()["code"] == "busy"
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+async def test_login_after_the_storm_succeeds(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    response = await client.post("/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 200

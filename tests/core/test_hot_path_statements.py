@@ -1,0 +1,111 @@
+"""Each hot read sends a fixed, small number of statements and no transaction control.
+
+Two sources together see every round trip: SQLAlchemy's `before_cursor_execute` event
+sees each statement it sends (as prepared statements, which asyncpg does not log), and
+asyncpg's query logger sees what the driver sends by itself: `BEGIN`, `ROLLBACK` and the
+pre-ping's `;`. A change that adds a round trip to a hot route fails here rather than
+in a benchmark.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backoffice.main import create_app
+from backoffice.settings import Settings
+from tests.conftest import SignedInUser
+
+TRANSACTION_CONTROL = ("BEGIN", "ROLLBACK", "COMMIT", ";")
+
+
+@dataclass(eq=False)  # hashable: asyncpg keeps its query loggers in a set
+class Recorder:
+    """The text of every query the app's connections send while `recording`."""
+
+    recording: bool = False
+    queries: list[str] = field(default_factory=list)
+
+    def __call__(self, record: Any) -> None:
+        """asyncpg's query logger: BEGIN, COMMIT, ROLLBACK and the ping."""
+        self.add(record.query)
+
+    def add(self, query: str) -> None:
+        if self.recording:
+            self.queries.append(query.strip())
+
+
+@dataclass
+class Recorded:
+    client: httpx.AsyncClient
+    recorder: Recorder
+
+    async def get(self, path: str, user: SignedInUser) -> list[str]:
+        self.recorder.queries.clear()
+        self.recorder.recording = True
+        try:
+            response = await self.client.get(path, headers=user.headers)
+        finally:
+            self.recorder.recording = False
+        assert response.status_code == 200, response.text
+        return list(self.recorder.queries)
+
+
+@pytest.fixture
+async def recorded(settings: Settings) -> AsyncIterator[Recorded]:
+    app = create_app(settings)
+    recorder = Recorder()
+    async with app.router.lifespan_context(app):
+        engine: AsyncEngine = app.state.engine
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def log_driver_queries(dbapi_connection: Any, _: Any) -> None:
+            dbapi_connection.driver_connection.add_query_logger(recorder)
+
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def log_statement(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            recorder.add(statement)
+
+        await engine.dispose()  # connections opened before the listener are not kept
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:
+            yield Recorded(c, recorder)
+
+
+@pytest.fixture
+async def item_id(client: httpx.AsyncClient, user: SignedInUser) -> int:
+    created = await client.post(
+        "/items", json={"name": "Lamp", "category": "home", "price": "20"}, headers=user.headers
+    )
+    assert created.status_code == 201, created.text
+    item: int = created.json()["id"]
+    return item
+
+
+@pytest.mark.parametrize(
+    ("path", "limit"),
+    [
+        ("/items/{item_id}", 2),
+        ("/users/me", 2),
+        ("/items?category=home&min_price=1&sort=price&order=desc&limit=20", 3),
+    ],
+)
+async def test_hot_read_sends_at_most_its_statements(
+    recorded: Recorded, user: SignedInUser, item_id: int, path: str, limit: int
+) -> None:
+    queries = await recorded.get(path.format(item_id=item_id), user)
+    assert 1 <= len(queries) <= limit, queries
+
+
+@pytest.mark.parametrize(
+    "path", ["/items/{item_id}", "/users/me", "/items?category=home&sort=price"]
+)
+async def test_hot_read_sends_no_transaction_control_or_ping(
+    recorded: Recorded, user: SignedInUser, item_id: int, path: str
+) -> None:
+    queries = await recorded.get(path.format(item_id=item_id), user)
+    assert not [q for q in queries if q.upper().startswith(TRANSACTION_CONTROL) or q == ""], queries
