@@ -56,8 +56,9 @@ async def current_user(
 ) -> Principal:
     if not token:
         raise Unauthorized("Not authenticated")
-    principal = await authenticate(settings, users, token)
-    request.scope.setdefault("state", {})["user_id"] = principal.id
+    state = request.scope.setdefault("state", {})
+    principal = await authenticate(settings, users, token, state)
+    state["user_id"] = principal.id
     return principal
 
 
