@@ -208,3 +208,15 @@ async def test_login_throttle_keeps_working_beside_the_limiter(
     assert [r.status_code for r in statuses] == [401] * 5 + [429]
     assert statuses[-1].json()["code"] == "too_many_requests"
     assert "RateLimit" in statuses[-1].headers
+
+
+def test_every_api_operation_documents_the_429(app: FastAPI) -> None:
+    operations = [
+        op
+        for path, item in app.openapi()["paths"].items()
+        if path.startswith("/api/v1")
+        for op in item.values()
+    ]
+    assert all("429" in op["responses"] for op in operations)
+    headers = app.openapi()["paths"][ME]["get"]["responses"]["429"]["headers"]
+    assert set(headers) == {"Retry-After", "RateLimit-Policy", "RateLimit"}
