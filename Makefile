@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_LINK_MODE ?= copy
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: run test test-again lint typecheck check install uv openapi bench loadtest
+.PHONY: run test test-again lint typecheck check install uv openapi bench bench-ratelimit loadtest
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -35,12 +35,16 @@ openapi: install
 
 # `make bench`: wrk against the running service and a raw Starlette + asyncpg baseline;
 # the numbers go to docs/benchmarks.md. BENCH_ARGS="--profile 10" adds a py-spy profile.
-bench: install
+bench: install bench-ratelimit
 	@command -v wrk >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get install -y wrk || { $$SUDO apt-get update && $$SUDO apt-get install -y wrk; }; }; }
 	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (https://github.com/wg/wrk): install it and retry" >&2; exit 1; }
 	$(UV) run python bench/http_bench.py $(BENCH_ARGS)
+
+# `make bench-ratelimit`: the request limiter's CPU cost per request, no server needed.
+bench-ratelimit: install
+	$(UV) run python bench/ratelimit_bench.py $(RATELIMIT_BENCH_ARGS)
 
 # `make loadtest`: Locust's mobile client (bench/locustfile.py) against the service, headless;
 # the summary goes to docs/benchmarks.md. LOADTEST_ARGS="-u 50 -r 10 -t 120 --bcrypt-rounds 12".
