@@ -10,7 +10,7 @@ $(shell mkdir -p $(XDG_RUNTIME_DIR) && chmod 0700 $(XDG_RUNTIME_DIR))
 endif
 EMAIL ?= admin@example.com
 
-.PHONY: run admin test test-again e2e-deps lint typecheck check install uv openapi bench loadtest
+.PHONY: run admin test test-again e2e-deps lint typecheck check install uv openapi bench bench-ratelimit loadtest
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -51,12 +51,17 @@ openapi: install
 # `make bench`: wrk against the running service and a raw Starlette + asyncpg baseline;
 # it prints the table; BENCH_ARGS="--write-docs" also writes it to docs/benchmarks.md,
 # "--profile 10" adds a py-spy profile, "--duration 10 --only item me" shortens the run.
-bench: install
+# The request limiter's own cost (bench-ratelimit) is measured first.
+bench: install bench-ratelimit
 	@command -v wrk >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get install -y wrk || { $$SUDO apt-get update && $$SUDO apt-get install -y wrk; }; }; }
 	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (https://github.com/wg/wrk): install it and retry" >&2; exit 1; }
 	$(UV) run python bench/http_bench.py $(BENCH_ARGS)
+
+# `make bench-ratelimit`: the request limiter's CPU cost per request, no server needed.
+bench-ratelimit: install
+	$(UV) run python bench/ratelimit_bench.py $(RATELIMIT_BENCH_ARGS)
 
 # `make loadtest`: Locust's mobile client (bench/locustfile.py) against the service, headless,
 # with progress and a summary; LOADTEST_ARGS="-u 50 -r 10 -t 120 --write-docs" records it

@@ -99,6 +99,13 @@ class Throttled(DomainError):
         super().__init__(headers={"Retry-After": str(max(1, math.ceil(retry_after_seconds)))})
 
 
+class RateLimited(Throttled):
+    """A caller's request budget is spent (the rate limiter; the login throttle is `Throttled`)."""
+
+    code = "rate_limited"
+    message = "Too many requests, try again later"
+
+
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "service_unavailable"

@@ -20,6 +20,7 @@ from backoffice.log import configure_logging
 from backoffice.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from backoffice.notifications.delivery import NotificationDelivery, NotificationSweeper
 from backoffice.notifications.router import router as notifications_router
+from backoffice.ratelimit import RATE_LIMITED_RESPONSES, RateLimitMiddleware, rate_limit_counters
 from backoffice.security import configure_hash_queue, prepare_dummy_hash
 from backoffice.settings import Settings, get_settings
 from backoffice.users.router import router as users_router
@@ -62,6 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.rate_limit_enabled:
+        # Inside CORS, so a browser can read a 429; preflights are never counted.
+        users, anonymous = rate_limit_counters(settings)
+        app.state.rate_limit_counters = (users, anonymous)
+        app.add_middleware(RateLimitMiddleware, settings=settings, users=users, anonymous=anonymous)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -89,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         files_router,
         notifications_router,
     ):
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=RATE_LIMITED_RESPONSES)
     return app
 
 

@@ -153,6 +153,31 @@ def decode_access_token(settings: Settings, token: str) -> int:
         raise InvalidToken("malformed subject") from exc
 
 
+ACCESS_CLAIMS_STATE = "access_claims"
+
+
+def verified_access_claims(settings: Settings, token: str, state: dict[str, Any]) -> int:
+    """`decode_access_token`, once per request: the answer is kept in the request state.
+
+    The rate limiter verifies a bearer token before the route runs; the caller check
+    then reuses its answer, so a limited request costs no second signature check. A
+    refusal is kept too, so an invalid token is not verified twice either.
+    """
+    cached = state.get(ACCESS_CLAIMS_STATE)
+    if cached is not None and cached[0] == token:
+        if cached[1] is None:
+            raise InvalidToken("rejected earlier in this request")
+        claims: int = cached[1]
+        return claims
+    try:
+        claims = decode_access_token(settings, token)
+    except InvalidToken:
+        state[ACCESS_CLAIMS_STATE] = (token, None)
+        raise
+    state[ACCESS_CLAIMS_STATE] = (token, claims)
+    return claims
+
+
 def new_refresh_token() -> str:
     """An opaque refresh token; only its digest is ever stored."""
     return secrets.token_urlsafe(32)

@@ -5,6 +5,7 @@ from functools import lru_cache
 from typing import Annotated, Literal, Self
 
 from fastapi import Depends, Request
+from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -77,12 +78,33 @@ class Settings(BaseSettings):
     log_json: bool = True
     admin_password: SecretStr | None = None
 
-    @field_validator("cors_origins", "allowed_upload_types", mode="before")
+    rate_limit_enabled: bool = True
+    rate_limit_user: str = "600/minute;40/second"
+    rate_limit_anon: str = "60/minute;10/second"
+    rate_limit_exempt_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["/health/*", "/metrics", "/", "/docs*", "/redoc", "/openapi.json"]
+    )
+    rate_limit_max_keys: int = Field(default=100_000, ge=1)
+    rate_limit_replicas: int = Field(default=1, ge=1)
+
+    @field_validator(
+        "cors_origins", "allowed_upload_types", "rate_limit_exempt_paths", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         """Lists come from the environment as comma-separated strings."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("rate_limit_user", "rate_limit_anon")
+    @classmethod
+    def _parse_budget(cls, value: str) -> str:
+        """A typo in a budget fails at start-up, not on the first request."""
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a budget like '600/minute;40/second'") from exc
         return value
 
     @field_validator("log_level", mode="before")

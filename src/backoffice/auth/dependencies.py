@@ -57,8 +57,9 @@ async def current_user(
     if not token:
         raise Unauthorized("Not authenticated")
     settings: Settings = request.app.state.settings
-    principal = await authenticate(settings, UserService(session, settings), token)
-    request.scope.setdefault("state", {})["user_id"] = principal.id
+    state = request.scope.setdefault("state", {})
+    principal = await authenticate(settings, UserService(session, settings), token, state)
+    state["user_id"] = principal.id
     return principal
 
 

@@ -16,11 +16,11 @@ from backoffice.security import (
     InvalidToken,
     burn_dummy_verify,
     create_access_token,
-    decode_access_token,
     digest_refresh_token,
     hash_password,
     hash_rounds,
     new_refresh_token,
+    verified_access_claims,
     verify_password,
 )
 from backoffice.settings import Settings
@@ -59,10 +59,15 @@ class SessionNotFound(NotFound):
     message = "Session not found"
 
 
-async def authenticate(settings: Settings, users: UserService, token: str) -> Principal:
-    """The caller behind a bearer token; deactivation takes effect at once."""
+async def authenticate(
+    settings: Settings, users: UserService, token: str, state: dict[str, Any] | None = None
+) -> Principal:
+    """The caller behind a bearer token; deactivation takes effect at once.
+
+    `state` is the request state, where the rate limiter may have verified the token.
+    """
     try:
-        user_id = decode_access_token(settings, token)
+        user_id = verified_access_claims(settings, token, {} if state is None else state)
     except InvalidToken as exc:
         raise Unauthorized() from exc
     principal = await users.active_principal(user_id)

@@ -96,7 +96,7 @@ class IdempotentRoute(APIRoute):
             if key is None or token is None or not re.match(KEY_PATTERN, key):
                 return await handler(request)
             keys = IdempotencyService(sessionmaker_of(request), request.app.state.settings)
-            user_id = await keys.caller(token)
+            user_id = await keys.caller(token, request.scope.setdefault("state", {}))
             if user_id is None:
                 return await handler(request)  # its own auth dependency answers 401
             claim = await keys.begin(user_id, key, await request_digest(request))

@@ -11,6 +11,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -111,7 +112,7 @@ class IdempotencyService:
         async with self.sessionmaker() as session, session.begin():
             await IdempotencyRepository(session).release(claim_id)
 
-    async def caller(self, token: str) -> int | None:
+    async def caller(self, token: str, state: dict[str, Any]) -> int | None:
         """The active user behind a bearer token, checked as every route checks it.
 
         Keys belong to signed-in, active users; anyone else gets the route's own 401.
@@ -119,7 +120,7 @@ class IdempotencyService:
         async with self.sessionmaker() as session:
             try:
                 principal = await authenticate(
-                    self.settings, UserService(session, self.settings), token
+                    self.settings, UserService(session, self.settings), token, state
                 )
             except Unauthorized:
                 return None

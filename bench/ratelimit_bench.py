@@ -1,0 +1,141 @@
+"""What the request limiter costs per request, without HTTP or a database in the way.
+
+Calls a do-nothing ASGI app directly, with and without `RateLimitMiddleware` in front,
+and prints CPU microseconds per request (process time, as the machine may be shared),
+best of `--repeat` runs, beside `limits`' own in-memory sliding-window strategy. A
+bearer request is measured twice: with the token already verified in the request state
+(what the limiter adds, since the caller check reuses its verification) and without.
+"""
+
+import argparse
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from limits import parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from starlette.types import Message, Receive, Scope, Send
+
+from backoffice.ratelimit import RateLimitMiddleware, rate_limit_counters
+from backoffice.security import create_access_token, verified_access_claims
+from backoffice.settings import Settings
+
+UNLIMITED = "1000000000/minute;1000000000/second"
+SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"  # noqa: S105
+
+
+async def empty_app(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def receive() -> Message:
+    return {"type": "http.request", "body": b""}
+
+
+async def send(message: Message) -> None:
+    return None
+
+
+def scope_for(client: str, headers: list[tuple[bytes, bytes]]) -> Scope:
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v1/items",
+        "headers": headers,
+        "client": (client, 40000),
+        "state": {},
+    }
+
+
+async def per_request(
+    app: Callable[..., Any], scopes: Callable[[int], Scope], count: int, repeat: int
+) -> float:
+    best = float("inf")
+    for run in range(repeat):
+        prepared = [scopes(run * count + n) for n in range(count)]
+        started = time.process_time()
+        for scope in prepared:
+            await app(scope, receive, send)
+        best = min(best, (time.process_time() - started) / count)
+    return best * 1e6
+
+
+async def limits_library(count: int, repeat: int, keys: int) -> float:
+    """`limits`' `hit`, with the event loop let run between hits as a server's would.
+
+    The loop matters: its memory storage starts a sweep over every key after a hit.
+    """
+    limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+    item = parse("1000000000/minute")
+    for n in range(keys):
+        await limiter.hit(item, "ip", f"prefill-{n}")
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.process_time()
+        for _ in range(count):
+            await limiter.hit(item, "ip", "192.0.2.1")
+            await asyncio.sleep(0)
+        yielding = time.process_time()
+        for _ in range(count):
+            await asyncio.sleep(0)
+        spent = 2 * yielding - started - time.process_time()
+        best = min(best, spent / count)
+    return best * 1e6
+
+
+async def main(count: int, repeat: int) -> None:
+    settings = Settings(
+        app_env="test",
+        jwt_secret=SECRET,
+        rate_limit_user=UNLIMITED,
+        rate_limit_anon=UNLIMITED,
+        rate_limit_max_keys=100_000,
+    )
+    users, anonymous = rate_limit_counters(settings)
+    for n in range(settings.rate_limit_max_keys):
+        anonymous.hit(f"ip:prefill-{n}")  # full: from here on, every new address evicts one
+    limited = RateLimitMiddleware(empty_app, settings, users, anonymous)
+    token, _ = create_access_token(settings, 42, "user")
+    bearer = [(b"authorization", f"Bearer {token}".encode())]
+
+    def verified(n: int) -> Scope:
+        scope = scope_for("192.0.2.1", bearer)
+        verified_access_claims(settings, token, scope["state"])
+        return scope
+
+    baseline = await per_request(empty_app, lambda n: scope_for("192.0.2.1", []), count, repeat)
+    cases = {
+        "anonymous, one address": (limited, lambda n: scope_for("192.0.2.1", [])),
+        "anonymous, a new address each time (table full at 100,000, evicting)": (
+            limited,
+            lambda n: scope_for(f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", []),
+        ),
+        "signed in, token verified already (the limiter's own cost)": (limited, verified),
+        "signed in, token verified by the limiter": (
+            limited,
+            lambda n: scope_for("192.0.2.1", bearer),
+        ),
+    }
+    print(f"{count:,} requests per run, best of {repeat} runs; CPU µs per request")
+    print("| case | µs/request | limiter overhead µs |\n|---|---:|---:|")
+    print(f"| no limiter | {baseline:.2f} | - |")
+    for name, (app, scopes) in cases.items():
+        value = await per_request(app, scopes, count, repeat)
+        print(f"| {name} | {value:.2f} | {value - baseline:.2f} |")
+    for keys in (1, 100_000):
+        # With 100,000 keys each hit costs milliseconds: a few hundred say enough.
+        runs = (count, repeat) if keys == 1 else (200, 1)
+        library = await limits_library(runs[0], runs[1], keys)
+        name = f"`limits` aio memory sliding window, {keys:,} keys, `hit` alone"
+        print(f"| {name} | - | {library:.2f} |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(main(args.count, args.repeat))
