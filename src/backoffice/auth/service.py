@@ -10,7 +10,7 @@ from backoffice.auth.schemas import TokenPair
 from backoffice.errors import BadRequest, NotFound, Throttled, Unauthorized
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
-from backoffice.principal import Principal
+from backoffice.principal import Identity, Principal
 from backoffice.schemas import normalize_email
 from backoffice.security import (
     InvalidToken,
@@ -57,10 +57,10 @@ class SessionNotFound(NotFound):
 async def authenticate(settings: Settings, users: UserService, token: str) -> Principal:
     """The caller behind a bearer token; deactivation takes effect at once."""
     try:
-        user_id = decode_access_token(settings, token)
+        claims = decode_access_token(settings, token)
     except InvalidToken as exc:
         raise Unauthorized() from exc
-    principal = await users.active_principal(user_id)
+    principal = await users.active_principal(claims)
     if principal is None:
         raise Unauthorized()
     return principal
@@ -108,13 +108,14 @@ class AuthService:
             rehashed = await hash_password(password, self.settings.bcrypt_rounds)
         # The password was checked outside any transaction: it counts only if the hash
         # is still the stored one (a password change or deactivation meanwhile wins).
-        if not await self.users.lock_unchanged(user.id, user.hashed_password):
+        identity = await self.users.lock_unchanged(user.id, user.hashed_password)
+        if identity is None:
             await self.session.rollback()
             raise InvalidCredentials()
         if rehashed is not None:
             await self.users.replace_password_hash(user.id, user.hashed_password, rehashed)
         await self.attempts.clear(email)
-        pair, _ = await self._issue(Principal(id=user.id, role=user.role), None, device)
+        pair, _ = await self._issue(identity, None, device)
         await self.session.commit()
         return pair
 
@@ -130,10 +131,10 @@ class AuthService:
             raise RefreshTokenReused()
         if token.revoked_at is not None:
             raise InvalidRefreshToken()
-        principal = await self.users.active_principal(token.user_id)
-        if principal is None:
+        identity = await self.users.active_identity(token.user_id)
+        if identity is None:
             raise InvalidRefreshToken()
-        pair, new_id = await self._issue(principal, token.family_id, token.device_name)
+        pair, new_id = await self._issue(identity, token.family_id, token.device_name)
         await self.tokens.mark_replaced(token.id, new_id)
         await self.session.commit()
         return pair
@@ -164,11 +165,12 @@ class AuthService:
             await self.session.rollback()
             raise WrongCurrentPassword()
         await self.tokens.revoke_all(user.id)
+        await self.users.bump_token_version(user.id)
         await self.outbox.password_changed(user.id)
         await self.session.commit()
 
     async def _issue(
-        self, user: Principal, family_id: int | None, device: str | None
+        self, user: Identity, family_id: int | None, device: str | None
     ) -> tuple[TokenPair, int]:
         """A new access token and refresh token; the refresh token's id for chaining."""
         refresh = new_refresh_token()
@@ -181,7 +183,9 @@ class AuthService:
             device_name=device,
             lifetime_days=self.settings.refresh_token_days,
         )
-        access, expires_in = create_access_token(self.settings, user.id, user.role)
+        access, expires_in = create_access_token(
+            self.settings, user.id, user.role, user.token_version
+        )
         return TokenPair(
             access_token=access, refresh_token=refresh, expires_in=expires_in
         ), token_id

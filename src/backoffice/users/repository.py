@@ -4,11 +4,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.pagination import PageParams
-from backoffice.principal import Principal
+from backoffice.principal import Identity, Principal
+from backoffice.security import AccessClaims
 from backoffice.sql import contains, fetch_page
 from backoffice.users.models import User
 
@@ -19,6 +20,12 @@ class Credentials:
     hashed_password: str
     role: str
     is_active: bool
+    token_version: int
+
+
+_ACTIVE_PRINCIPAL = select(User.id, User.role).where(
+    User.id == bindparam("id"), User.is_active, User.token_version == bindparam("ver")
+)
 
 
 class UserRepository:
@@ -34,21 +41,41 @@ class UserRepository:
     async def get(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
 
-    async def active_principal(self, user_id: int) -> Principal | None:
-        """One primary-key lookup of two columns: the per-request user check."""
+    async def active_principal(self, claims: AccessClaims) -> Principal | None:
+        """The per-request caller check, one primary-key lookup of two columns.
+
+        A deactivated user, or a token older than the user's token version, finds no row.
+        """
         row = (
             await self.session.execute(
-                select(User.id, User.role).where(User.id == user_id, User.is_active)
+                _ACTIVE_PRINCIPAL, {"id": claims.user_id, "ver": claims.version}
             )
         ).one_or_none()
         return None if row is None else Principal(id=row.id, role=row.role)
 
+    async def active_identity(self, user_id: int) -> Identity | None:
+        """An active user's role and token version, to issue an access token with."""
+        row = (
+            await self.session.execute(
+                select(User.id, User.role, User.token_version).where(
+                    User.id == user_id, User.is_active
+                )
+            )
+        ).one_or_none()
+        return None if row is None else Identity(*row)
+
+    async def bump_token_version(self, user_id: int) -> None:
+        """Refuse every access token issued to the user so far; the caller commits."""
+        await self.session.execute(
+            update(User).where(User.id == user_id).values(token_version=User.token_version + 1)
+        )
+
     async def credentials(self, email: str) -> Credentials | None:
         row = (
             await self.session.execute(
-                select(User.id, User.hashed_password, User.role, User.is_active).where(
-                    User.email == email
-                )
+                select(
+                    User.id, User.hashed_password, User.role, User.is_active, User.token_version
+                ).where(User.email == email)
             )
         ).one_or_none()
         return None if row is None else Credentials(*row)
@@ -59,14 +86,16 @@ class UserRepository:
         )
         return stored
 
-    async def lock_unchanged(self, user_id: int, hashed_password: str) -> bool:
+    async def lock_unchanged(self, user_id: int, hashed_password: str) -> Identity | None:
         """Lock the active user's row if its hash is still `hashed_password`."""
-        locked = await self.session.scalar(
-            select(User.id)
-            .where(User.id == user_id, User.hashed_password == hashed_password, User.is_active)
-            .with_for_update()
-        )
-        return locked is not None
+        row = (
+            await self.session.execute(
+                select(User.id, User.role, User.token_version)
+                .where(User.id == user_id, User.hashed_password == hashed_password, User.is_active)
+                .with_for_update()
+            )
+        ).one_or_none()
+        return None if row is None else Identity(*row)
 
     async def replace_password(self, user_id: int, expected: str, hashed_password: str) -> bool:
         """Compare-and-set: False when another request changed the hash meanwhile."""

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.errors import Conflict, NotFound
 from backoffice.pagination import PageParams
-from backoffice.principal import Principal
-from backoffice.security import hash_password
+from backoffice.principal import Identity, Principal
+from backoffice.security import AccessClaims, hash_password
 from backoffice.settings import Settings
 from backoffice.sql import is_unique_violation
 from backoffice.users.models import Role, User
@@ -57,8 +57,15 @@ class UserService:
             raise UserNotFound()
         return user
 
-    async def active_principal(self, user_id: int) -> Principal | None:
-        return await self.repo.active_principal(user_id)
+    async def active_principal(self, claims: AccessClaims) -> Principal | None:
+        return await self.repo.active_principal(claims)
+
+    async def active_identity(self, user_id: int) -> Identity | None:
+        return await self.repo.active_identity(user_id)
+
+    async def bump_token_version(self, user_id: int) -> None:
+        """Part of the caller's transaction: the caller commits."""
+        await self.repo.bump_token_version(user_id)
 
     async def credentials(self, email: str) -> Credentials | None:
         return await self.repo.credentials(email)
@@ -69,7 +76,7 @@ class UserService:
             raise UserNotFound()
         return stored
 
-    async def lock_unchanged(self, user_id: int, hashed_password: str) -> bool:
+    async def lock_unchanged(self, user_id: int, hashed_password: str) -> Identity | None:
         """Part of the caller's transaction: the row stays locked until it commits.
 
         A password checked outside a transaction (bcrypt is slow) is only good if the
@@ -104,7 +111,11 @@ class UserService:
             changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
         ):
             raise CannotChangeSelf()
+        revoke = changes.get("is_active") is False or changes.get("role", user.role) != user.role
         for field, value in changes.items():
             setattr(user, field, value)
+        if revoke:
+            # A demoted or deactivated user's access tokens stop working at once.
+            await self.repo.bump_token_version(user_id)
         await self.session.commit()
         return user
