@@ -86,12 +86,7 @@ class AuthService:
         if "\x00" in email or len(email) > MAX_EMAIL_CHARS:
             await burn_dummy_verify(password, self.settings.bcrypt_rounds)
             raise InvalidCredentials()
-        retry_after = await self.attempts.reserve(
-            email, self.settings.login_max_failures, self.settings.login_window_seconds
-        )
-        if retry_after is not None:
-            await self.session.rollback()
-            raise Throttled(retry_after)
+        await self._count_attempt(email)
         user = await self.users.credentials(email)
         await self.session.commit()
 
@@ -155,9 +150,14 @@ class AuthService:
         await self.session.commit()
 
     async def change_password(self, user: Principal, current: str, new: str) -> None:
-        """A new password signs out every device, this one included."""
-        stored = await self.users.hashed_password(user.id)
-        await self.session.rollback()
+        """A new password signs out every device, this one included.
+
+        A wrong current password counts toward the sign-in throttle of the account's
+        email: a stolen access token is no password oracle.
+        """
+        email, stored = await self.users.email_and_password_hash(user.id)
+        await self._count_attempt(email)
+        await self.session.commit()
         if not await verify_password(current, stored):
             raise WrongCurrentPassword()
         hashed = await hash_password(new, self.settings.bcrypt_rounds)
@@ -166,8 +166,18 @@ class AuthService:
             raise WrongCurrentPassword()
         await self.tokens.revoke_all(user.id)
         await self.users.bump_token_version(user.id)
+        await self.attempts.clear(email)
         await self.outbox.password_changed(user.id)
         await self.session.commit()
+
+    async def _count_attempt(self, email: str) -> None:
+        """Count a password check of `email` (committed by the caller); 429 past the limit."""
+        retry_after = await self.attempts.reserve(
+            email, self.settings.login_max_failures, self.settings.login_window_seconds
+        )
+        if retry_after is not None:
+            await self.session.rollback()
+            raise Throttled(retry_after)
 
     async def _issue(
         self, user: Identity, family_id: int | None, device: str | None

@@ -80,11 +80,13 @@ class UserRepository:
         ).one_or_none()
         return None if row is None else Credentials(*row)
 
-    async def hashed_password(self, user_id: int) -> str | None:
-        stored: str | None = await self.session.scalar(
-            select(User.hashed_password).where(User.id == user_id)
-        )
-        return stored
+    async def email_and_password_hash(self, user_id: int) -> tuple[str, str] | None:
+        row = (
+            await self.session.execute(
+                select(User.email, User.hashed_password).where(User.id == user_id)
+            )
+        ).one_or_none()
+        return None if row is None else (row.email, row.hashed_password)
 
     async def lock_unchanged(self, user_id: int, hashed_password: str) -> Identity | None:
         """Lock the active user's row if its hash is still `hashed_password`."""

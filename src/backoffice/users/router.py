@@ -44,7 +44,7 @@ async def update_me(body: UserUpdate, user: CurrentUser, users: UserServiceDep) 
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="users-change-password",
     summary="Change the password; every device is signed out",
-    responses=errors(400, 401, 422),
+    responses=errors(400, 401, 422, 429),
 )
 async def change_password(
     body: PasswordChange, user: CurrentUser, auth: AuthServiceDep

@@ -70,11 +70,11 @@ class UserService:
     async def credentials(self, email: str) -> Credentials | None:
         return await self.repo.credentials(email)
 
-    async def hashed_password(self, user_id: int) -> str:
-        stored = await self.repo.hashed_password(user_id)
-        if stored is None:
+    async def email_and_password_hash(self, user_id: int) -> tuple[str, str]:
+        row = await self.repo.email_and_password_hash(user_id)
+        if row is None:
             raise UserNotFound()
-        return stored
+        return row
 
     async def lock_unchanged(self, user_id: int, hashed_password: str) -> Identity | None:
         """Part of the caller's transaction: the row stays locked until it commits.
