@@ -237,23 +237,37 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 MAX_ECHOED_CHARS = 200
 
 
+SECRET_NAME_PARTS = ("password", "token", "secret", "key", "authorization")
+
+
 def _safe_error(error: Any) -> dict[str, Any]:
     """FastAPI's error entry, made safe to send back.
 
-    The rejected `input` is echoed only when it is a scalar, cut to 200 characters, with
-    unpaired surrogates escaped (they cannot be encoded as UTF-8) and non-finite floats
-    as strings (JSON has none); never for a password, never a whole body or object.
+    The rejected `input` is echoed only when it cannot be a secret: a scalar of a named
+    field, cut to 200 characters, with unpaired surrogates escaped (they cannot be
+    encoded as UTF-8) and non-finite floats as strings (JSON has none). Never a whole
+    body (a bare JSON string may be a password), never an unknown field's value, never
+    a field whose name says password, token, secret or key.
     """
     safe = {k: v for k, v in error.items() if k not in {"input", "ctx"}}
     if isinstance(error.get("ctx"), dict) and all(
         isinstance(v, str | int | float) for v in error["ctx"].values()
     ):
         safe["ctx"] = {k: _scalar(v) for k, v in error["ctx"].items()}
-    if not any("password" in str(part) for part in error.get("loc", ())):
-        value = error.get("input")
-        if value is None or isinstance(value, str | int | float | bool):
-            safe["input"] = _scalar(value)
+    if _may_echo(error):
+        safe["input"] = _scalar(error.get("input"))
     return safe
+
+
+def _may_echo(error: Any) -> bool:
+    loc = [str(part).lower() for part in error.get("loc", ())]
+    value = error.get("input")
+    return (
+        len(loc) >= 2
+        and error.get("type") != "extra_forbidden"
+        and not any(secret in part for part in loc for secret in SECRET_NAME_PARTS)
+        and (value is None or isinstance(value, str | int | float | bool))
+    )
 
 
 def _scalar(value: Any) -> Any:
