@@ -41,6 +41,13 @@ class BadRequest(DomainError):
     pass
 
 
+class ClientDisconnected(BadRequest):
+    """The client went away mid-body: no one reads the answer, and it is no server error."""
+
+    code = "client_disconnected"
+    message = "Client disconnected before the body was read"
+
+
 class Unauthorized(DomainError):
     status_code = 401
     code = "not_authenticated"
