@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from backoffice.db import create_engine, create_sessionmaker
 from backoffice.log import configure_logging
 from backoffice.main import create_app
+from backoffice.server_limits import header_limited_protocol
 from backoffice.settings import Settings, get_settings
 from backoffice.users.models import Role
 from backoffice.users.schemas import UserCreate
@@ -74,6 +75,7 @@ def serve(settings: Settings, reload: bool = False) -> None:
         "timeout_graceful_shutdown": int(settings.graceful_shutdown_seconds),
         "log_config": None,
         "access_log": False,
+        "http": header_limited_protocol(settings),
     }
     if reload:
         uvicorn.run("backoffice.main:create_app", factory=True, reload=True, **options)  # type: ignore[arg-type]
