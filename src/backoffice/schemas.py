@@ -16,7 +16,16 @@ from pydantic import (
 )
 
 MAX_DB_ID = 2**31 - 1
-DbId = Annotated[int, Ge(1), Le(MAX_DB_ID)]
+
+
+def canonical_id_text(value: Any) -> Any:
+    """A path id is ASCII digits: lax int parsing would also read `1.0` and ` 1` as 1."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a positive integer in plain digits")
+    return value
+
+
+DbId = Annotated[int, BeforeValidator(canonical_id_text), Ge(1), Le(MAX_DB_ID)]
 """An id that fits the integer identity columns: a larger one is 422, never a 500."""
 
 
