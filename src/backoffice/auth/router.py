@@ -109,7 +109,7 @@ async def list_sessions(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="auth-sessions-revoke",
     summary="Sign one device out",
-    responses=errors(401, 404),
+    responses=errors(401, 404, 422),
 )
 async def revoke_session(
     session_id: SessionId, user: CurrentUser, auth: AuthServiceDep
