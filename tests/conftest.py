@@ -24,6 +24,8 @@ from backoffice.cli import alembic_config
 from backoffice.main import create_app
 from backoffice.settings import Settings
 
+pytest_plugins = ["tests.factories"]
+
 PASSWORD = "correct horse battery"
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi_offline import FastAPIOffline
 
 from backoffice.accounts.router import router as accounts_router
 from backoffice.auth.router import router as auth_router
@@ -15,6 +16,7 @@ from backoffice.errors import install_error_handlers
 from backoffice.files.router import router as files_router
 from backoffice.health.router import router as health_router
 from backoffice.items.router import router as items_router
+from backoffice.log import configure_logging
 from backoffice.middleware import (
     BodyReadTimeoutMiddleware,
     BodySizeLimitMiddleware,
@@ -50,7 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await sweeper.stop()
             await engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets inside the package: /docs works offline too.
+    app = FastAPIOffline(
         title="backoffice",
         version="0.1.0",
         summary="Accounts, employees, a catalogue, files and notifications for mobile clients.",
@@ -94,3 +97,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of a uvicorn worker process (reload, or several workers).
+
+    Such a process starts from a fresh interpreter and runs nothing of the CLI, so it
+    reads its settings and configures logging itself.
+    """
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -32,6 +32,15 @@ def draining(scope: Scope) -> bool:
     return bool(getattr(getattr(app, "state", None), "draining", False))
 
 
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (lower-case `name`), if sent."""
+    for key, value in scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
 def route_template(scope: Scope) -> str:
     """The matched route's full path template, so metrics and logs do not explode by id.
 
@@ -108,6 +117,7 @@ class RequestContextMiddleware:
         observe_request(scope["method"], route, status, seconds)
         if not access_logger.isEnabledFor(logging.INFO):
             return
+        client = scope.get("client")
         fields = {
             "method": scope["method"],
             "route": route,
@@ -115,9 +125,19 @@ class RequestContextMiddleware:
             "duration_ms": round(seconds * 1000, 3),
             "request_id": request_id,
             "user_id": scope.get("state", {}).get("user_id"),
+            # uvicorn has already replaced the peer with X-Forwarded-For's client when the
+            # peer is in FORWARDED_ALLOW_IPS, so this is the client as the balancer saw it.
+            "client": client[0] if client else None,
+            "user_agent": header(scope, b"user-agent"),
         }
         access_logger.info(
-            "%s %s %s %.1fms", fields["method"], route, status, fields["duration_ms"], extra=fields
+            "%s %s %s %s %.1fms",
+            fields["client"],
+            fields["method"],
+            route,
+            status,
+            fields["duration_ms"],
+            extra=fields,
         )
 
 

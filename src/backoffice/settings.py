@@ -1,24 +1,31 @@
 """One `Settings` object, read once from the environment (and `.env` in dev)."""
 
+import os
 from functools import lru_cache
 from typing import Annotated, Literal, Self
 
 from fastapi import Depends, Request
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_JWT_SECRET = "change-me-in-production-this-is-not-a-secret"  # noqa: S105
 DEFAULT_DATABASE_URL = ""
 DEFAULT_PASSWORDS = frozenset({"postgres", "password", "changeme", "change-me", "secret", "admin"})
 
+DOTENV = ".env"
+POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
+ASYNC_SCHEME = "postgresql+asyncpg"
+
 AppEnv = Literal["dev", "test", "prod"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class Settings(BaseSettings):
     """Every knob of the service; `.env.example` lists each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     app_env: AppEnv = "dev"
 
@@ -67,7 +74,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     drain_seconds: float = Field(default=5.0, ge=0)
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: LogLevel = "INFO"
     log_json: bool = True
     admin_password: SecretStr | None = None
 
@@ -79,39 +86,94 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        """`warning` as uvicorn writes it is `WARNING` as logging names it."""
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("admin_password", mode="before")
+    @classmethod
+    def _empty_means_prompt(cls, value: object) -> object:
+        """`ADMIN_PASSWORD=` (as `.env.example` has it) means "ask", not an empty password."""
+        return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        """Parseable, and PostgreSQL: any postgres driver in the scheme becomes asyncpg."""
+        if not value:
+            return value
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "not a database URL; expected postgresql://user:password@host:5432/name"
+            ) from None
+        if url.get_backend_name() not in POSTGRES_SCHEMES:
+            raise ValueError(
+                f"{url.get_backend_name()}:// is not supported; backoffice runs on PostgreSQL "
+                "(postgresql://user:password@host:5432/name)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
-        """Production must never run with a guessable secret or an open CORS policy."""
+        """Production must never run with a guessable secret or an open CORS policy.
+
+        Every problem is reported at once, one line each, so one restart fixes them all.
+        """
         if self.app_env != "prod":
             return self
+        problems = []
         if len(self.jwt_secret.encode()) < 32:
-            raise ValueError("JWT_SECRET must be at least 32 bytes in prod")
+            problems.append("JWT_SECRET must be at least 32 bytes in prod")
         if self.jwt_secret == DEFAULT_JWT_SECRET:
-            raise ValueError("JWT_SECRET is the default value; set a real secret in prod")
+            problems.append("JWT_SECRET is the default value; set a real secret in prod")
         if "*" in self.cors_origins:
-            raise ValueError("CORS_ORIGINS=* is not allowed in prod")
+            problems.append("CORS_ORIGINS=* is not allowed in prod")
         if not self.database_url:
-            raise ValueError("DATABASE_URL must be set in prod")
-        if make_url(self.database_url).password in DEFAULT_PASSWORDS:
-            raise ValueError("DATABASE_URL uses a default password; set a real one in prod")
+            problems.append("DATABASE_URL must be set in prod")
+        elif make_url(self.database_url).password in DEFAULT_PASSWORDS:
+            problems.append("DATABASE_URL uses a default password; set a real one in prod")
         if "*" in self.forwarded_allow_ips.split(","):
-            raise ValueError("FORWARDED_ALLOW_IPS=* is not allowed in prod")
+            problems.append("FORWARDED_ALLOW_IPS=* is not allowed in prod")
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     @property
     def async_database_url(self) -> str:
-        """The URL with the asyncpg driver, whatever scheme the operator wrote."""
-        url = self.database_url
-        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix) :]
-        return url
+        """The URL with the asyncpg driver, whatever postgres scheme the operator wrote."""
+        if not self.database_url:
+            return ""
+        return f"{ASYNC_SCHEME}://{self.database_url.split('://', 1)[1]}"
+
+
+def reads_dotenv() -> bool:
+    """`.env` is a developer's file: read when `APP_ENV` is unset or `dev`, never in test
+    or prod, where the process environment alone decides (a stray file cannot change
+    what a container runs)."""
+    return os.environ.get("APP_ENV", "dev").strip().lower() == "dev"
 
 
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""
-    return Settings()
+    return Settings(_env_file=DOTENV if reads_dotenv() else None)
+
+
+def settings_errors(exc: ValidationError) -> list[str]:
+    """One line per problem, named by its environment variable (`DB_POOL_SIZE: ...`)."""
+    lines: list[str] = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        if error["loc"]:
+            name = str(error["loc"][0]).upper()
+            lines.append(f"{name}: {message[:1].lower()}{message[1:]}")
+        else:
+            lines.extend(message.splitlines())
+    return lines
 
 
 async def settings_of(request: Request) -> Settings:

@@ -1,12 +1,12 @@
-"""Accounts through HTTP: DESIGN 3.3."""
+"""Accounts through HTTP: owned by their creator, invisible (404) to everyone else."""
 
 import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.accounts.factories import add_employee, create_account
 from tests.conftest import SignedInUser, UserFactory
+from tests.factories import AccountFactory, EmployeeFactory
 
 
 async def test_create_account_makes_the_caller_its_owner(
@@ -51,12 +51,12 @@ async def test_accounts_require_a_token(client: httpx.AsyncClient) -> None:
 
 
 async def test_list_shows_only_my_accounts_by_name(
-    client: httpx.AsyncClient, make_user: UserFactory
+    client: httpx.AsyncClient, make_user: UserFactory, make_account: AccountFactory
 ) -> None:
     alice, bob = await make_user(), await make_user()
-    await create_account(client, alice, "Zeta")
-    await create_account(client, alice, "Alpha")
-    await create_account(client, bob, "Bob's")
+    await make_account(alice, "Zeta")
+    await make_account(alice, "Alpha")
+    await make_account(bob, "Bob's")
 
     body = (await client.get("/accounts", headers=alice.headers)).json()
 
@@ -66,10 +66,10 @@ async def test_list_shows_only_my_accounts_by_name(
 
 
 async def test_admin_lists_every_account(
-    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser
+    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser, make_account: AccountFactory
 ) -> None:
-    await create_account(client, user, "Users")
-    await create_account(client, admin, "Admins")
+    await make_account(user, "Users")
+    await make_account(admin, "Admins")
 
     body = (await client.get("/accounts", headers=admin.headers)).json()
 
@@ -77,10 +77,10 @@ async def test_admin_lists_every_account(
 
 
 async def test_search_by_name_is_case_insensitive_and_wildcards_are_literal(
-    client: httpx.AsyncClient, user: SignedInUser
+    client: httpx.AsyncClient, user: SignedInUser, make_account: AccountFactory
 ) -> None:
     for name in ("Acme 100%", "Acme 1000", "Globex", "under_score", "underXscore"):
-        await create_account(client, user, name)
+        await make_account(user, name)
 
     async def names(q: str) -> list[str]:
         response = await client.get("/accounts", params={"q": q}, headers=user.headers)
@@ -107,10 +107,10 @@ async def test_page_bounds_are_422(
 
 
 async def test_pages_split_the_list_and_skip_past_the_end_is_empty(
-    client: httpx.AsyncClient, user: SignedInUser
+    client: httpx.AsyncClient, user: SignedInUser, make_account: AccountFactory
 ) -> None:
     for n in range(5):
-        await create_account(client, user, f"Account {n}")
+        await make_account(user, f"Account {n}")
 
     first = (await client.get("/accounts?limit=2", headers=user.headers)).json()
     third = (await client.get("/accounts?limit=2&skip=4", headers=user.headers)).json()
@@ -121,18 +121,20 @@ async def test_pages_split_the_list_and_skip_past_the_end_is_empty(
     assert past == {"items": [], "total": 5, "skip": 50, "limit": 20}
 
 
-async def test_owner_reads_their_account(client: httpx.AsyncClient, user: SignedInUser) -> None:
-    account = await create_account(client, user, "Mine")
+async def test_owner_reads_their_account(
+    client: httpx.AsyncClient, user: SignedInUser, make_account: AccountFactory
+) -> None:
+    account = await make_account(user, "Mine")
     response = await client.get(f"/accounts/{account['id']}", headers=user.headers)
     assert response.status_code == 200
     assert response.json() == account
 
 
 async def test_other_users_account_is_404_and_unchanged(
-    client: httpx.AsyncClient, make_user: UserFactory
+    client: httpx.AsyncClient, make_user: UserFactory, make_account: AccountFactory
 ) -> None:
     alice, bob = await make_user(), await make_user()
-    account = await create_account(client, alice, "Alice's", description="private")
+    account = await make_account(alice, "Alice's", description="private")
     path = f"/accounts/{account['id']}"
 
     responses = [
@@ -165,9 +167,9 @@ async def test_out_of_range_account_ids_are_422(
 
 
 async def test_admin_reads_changes_and_deletes_any_account(
-    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser
+    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser, make_account: AccountFactory
 ) -> None:
-    account = await create_account(client, user, "User's")
+    account = await make_account(user, "User's")
     path = f"/accounts/{account['id']}"
 
     assert (await client.get(path, headers=admin.headers)).status_code == 200
@@ -179,9 +181,9 @@ async def test_admin_reads_changes_and_deletes_any_account(
 
 
 async def test_patch_changes_only_the_fields_sent(
-    client: httpx.AsyncClient, user: SignedInUser
+    client: httpx.AsyncClient, user: SignedInUser, make_account: AccountFactory
 ) -> None:
-    account = await create_account(client, user, "Before", description="kept")
+    account = await make_account(user, "Before", description="kept")
     path = f"/accounts/{account['id']}"
 
     renamed = (await client.patch(path, json={"name": "After"}, headers=user.headers)).json()
@@ -197,21 +199,28 @@ async def test_patch_changes_only_the_fields_sent(
 
 @pytest.mark.parametrize("body", [{"name": None}, {"name": ""}, {"owner_id": 5}])
 async def test_invalid_patches_are_422(
-    client: httpx.AsyncClient, user: SignedInUser, body: dict[str, object]
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    body: dict[str, object],
+    make_account: AccountFactory,
 ) -> None:
-    account = await create_account(client, user)
+    account = await make_account(user)
     response = await client.patch(f"/accounts/{account['id']}", json=body, headers=user.headers)
     assert response.status_code == 422
 
 
 async def test_deleting_an_account_deletes_its_employees(
-    client: httpx.AsyncClient, user: SignedInUser, engine: AsyncEngine
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    engine: AsyncEngine,
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
 ) -> None:
-    doomed = await create_account(client, user, "Doomed")
-    kept = await create_account(client, user, "Kept")
-    await add_employee(client, user, doomed["id"])
-    await add_employee(client, user, doomed["id"])
-    survivor = await add_employee(client, user, kept["id"])
+    doomed = await make_account(user, "Doomed")
+    kept = await make_account(user, "Kept")
+    await make_employee(user, doomed["id"])
+    await make_employee(user, doomed["id"])
+    survivor = await make_employee(user, kept["id"])
 
     response = await client.delete(f"/accounts/{doomed['id']}", headers=user.headers)
 
@@ -222,8 +231,10 @@ async def test_deleting_an_account_deletes_its_employees(
     assert [tuple(row) for row in rows] == [(survivor["id"], kept["id"])]
 
 
-async def test_deleting_twice_is_404(client: httpx.AsyncClient, user: SignedInUser) -> None:
-    account = await create_account(client, user)
+async def test_deleting_twice_is_404(
+    client: httpx.AsyncClient, user: SignedInUser, make_account: AccountFactory
+) -> None:
+    account = await make_account(user)
     path = f"/accounts/{account['id']}"
     assert (await client.delete(path, headers=user.headers)).status_code == 204
     assert (await client.delete(path, headers=user.headers)).status_code == 404

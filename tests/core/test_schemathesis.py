@@ -31,11 +31,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from tests.accounts.factories import add_employee, create_account
 from tests.conftest import SignedInUser, UserFactory, project_root
-from tests.files.factories import UploadFactory, make_file
-
-__all__ = ["make_file"]
+from tests.factories import AccountFactory, EmployeeFactory, UploadFactory
 
 BASE_URL = "http://testserver"
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
@@ -59,13 +56,17 @@ def schema(app: FastAPI) -> OpenApiSchema:
 
 @pytest.fixture
 async def seeded(
-    client: httpx.AsyncClient, make_user: UserFactory, make_file: UploadFactory
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_file: UploadFactory,
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
 ) -> dict[str, Any]:
     """A user and an admin, and one object of every kind the user owns."""
     user = await make_user()
     admin = await make_user(role="admin")
-    account = await create_account(client, user)
-    employee = await add_employee(client, user, account["id"])
+    account = await make_account(user)
+    employee = await make_employee(user, account["id"])
     file = await make_file(user)
     item = await client.post(
         "/items",

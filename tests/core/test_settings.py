@@ -1,11 +1,15 @@
+"""Settings: safe production values, and errors that name each variable at once."""
+
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from backoffice.settings import DEFAULT_JWT_SECRET, Settings
+from backoffice import cli
+from backoffice.settings import DEFAULT_JWT_SECRET, Settings, get_settings, settings_errors
 
 GOOD_SECRET = "p" * 40
 GOOD_DB = "postgresql://app:s3cr3t-pw@db:5432/backoffice"
@@ -67,3 +71,73 @@ def test_serve_refuses_to_start_in_prod_with_one_clear_line() -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "JWT_SECRET" in lines[0]
+
+
+def test_every_invalid_variable_is_reported_at_once_one_named_line_each(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {
+        "DB_POOL_SIZE": "abc",
+        "PORT": "99999",
+        "DATABASE_URL": "mysql://app:pw@db/backoffice",
+        "LOG_LEVEL": "loud",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["migrate"])
+
+    get_settings.cache_clear()
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "DATABASE_URL",
+        "DB_POOL_SIZE",
+        "PORT",
+        "LOG_LEVEL",
+    ]
+    assert "mysql:// is not supported" in lines[0]
+    assert "Value error" not in "".join(lines)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["not-a-url", "postgresql://app:pw@db:port/backoffice", "sqlite:///app.db"],
+)
+def test_database_url_must_be_a_postgres_url(url: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(database_url=url)
+    [line] = settings_errors(refused.value)
+    assert line.startswith("DATABASE_URL: ")
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://a@h/db", "postgresql://a@h/db", "postgresql+psycopg://a@h/db"]
+)
+def test_any_postgres_scheme_becomes_asyncpg(url: str) -> None:
+    assert Settings(database_url=url).async_database_url == "postgresql+asyncpg://a@h/db"
+
+
+def test_log_level_is_case_insensitive() -> None:
+    assert Settings(log_level="warning").log_level == "WARNING"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("app_env", "read"), [(None, True), ("dev", True), ("prod", False)])
+def test_dotenv_is_read_only_in_dev(
+    app_env: str | None, read: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("DB_POOL_SIZE=3\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DB_POOL_SIZE", raising=False)
+    if app_env is None:
+        monkeypatch.delenv("APP_ENV", raising=False)
+    else:
+        monkeypatch.setenv("APP_ENV", app_env)
+        monkeypatch.setenv("JWT_SECRET", GOOD_SECRET)
+        monkeypatch.setenv("DATABASE_URL", GOOD_DB)
+    get_settings.cache_clear()
+    try:
+        assert (get_settings().db_pool_size == 3) is read
+    finally:
+        get_settings.cache_clear()

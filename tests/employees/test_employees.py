@@ -1,4 +1,4 @@
-"""Employees through HTTP: DESIGN 3.3, nested under their account."""
+"""Employees through HTTP, nested under their account."""
 
 from typing import Any
 
@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.accounts.factories import add_employee, create_account
 from tests.conftest import SignedInUser, UserFactory
+from tests.factories import AccountFactory, EmployeeFactory
 from tests.items.races import commit_while_blocked
 
 
@@ -26,9 +26,9 @@ async def list_names(
 
 
 async def test_add_employee_stores_email_lower_case(
-    client: httpx.AsyncClient, user: SignedInUser
+    client: httpx.AsyncClient, user: SignedInUser, make_account: AccountFactory
 ) -> None:
-    account = await create_account(client, user)
+    account = await make_account(user)
     response = await client.post(
         employees_path(account["id"]),
         json={
@@ -51,10 +51,13 @@ async def test_add_employee_stores_email_lower_case(
 
 
 async def test_duplicate_email_in_one_account_is_409_whatever_the_case(
-    client: httpx.AsyncClient, user: SignedInUser
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
 ) -> None:
-    account = await create_account(client, user)
-    await add_employee(client, user, account["id"], email="same@example.com")
+    account = await make_account(user)
+    await make_employee(user, account["id"], email="same@example.com")
 
     response = await client.post(
         employees_path(account["id"]),
@@ -68,21 +71,24 @@ async def test_duplicate_email_in_one_account_is_409_whatever_the_case(
 
 
 async def test_same_email_is_allowed_in_two_accounts(
-    client: httpx.AsyncClient, user: SignedInUser
+    user: SignedInUser, make_account: AccountFactory, make_employee: EmployeeFactory
 ) -> None:
-    first = await create_account(client, user)
-    second = await create_account(client, user)
-    one = await add_employee(client, user, first["id"], email="shared@example.com")
-    two = await add_employee(client, user, second["id"], email="shared@example.com")
+    first = await make_account(user)
+    second = await make_account(user)
+    one = await make_employee(user, first["id"], email="shared@example.com")
+    two = await make_employee(user, second["id"], email="shared@example.com")
     assert one["email"] == two["email"] == "shared@example.com"
 
 
 async def test_changing_email_to_a_colleagues_is_409(
-    client: httpx.AsyncClient, user: SignedInUser
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
 ) -> None:
-    account = await create_account(client, user)
-    await add_employee(client, user, account["id"], email="taken@example.com")
-    other = await add_employee(client, user, account["id"], email="free@example.com")
+    account = await make_account(user)
+    await make_employee(user, account["id"], email="taken@example.com")
+    other = await make_employee(user, account["id"], email="free@example.com")
 
     response = await client.patch(
         employees_path(account["id"], other["id"]),
@@ -96,12 +102,15 @@ async def test_changing_email_to_a_colleagues_is_409(
 
 
 async def test_other_users_employees_are_404_for_every_route_and_unchanged(
-    client: httpx.AsyncClient, make_user: UserFactory
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
 ) -> None:
     alice, bob = await make_user(), await make_user()
-    account = await create_account(client, alice)
-    employee = await add_employee(client, alice, account["id"], full_name="Alice's")
-    bobs_account = await create_account(client, bob)
+    account = await make_account(alice)
+    employee = await make_employee(alice, account["id"], full_name="Alice's")
+    bobs_account = await make_account(bob)
     collection = employees_path(account["id"])
     item = employees_path(account["id"], employee["id"])
     new = {"full_name": "Mole", "email": "mole@example.com"}
@@ -126,11 +135,14 @@ async def test_other_users_employees_are_404_for_every_route_and_unchanged(
 
 
 async def test_employee_of_another_account_of_the_same_owner_is_404(
-    client: httpx.AsyncClient, user: SignedInUser
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
 ) -> None:
-    first = await create_account(client, user)
-    second = await create_account(client, user)
-    employee = await add_employee(client, user, first["id"])
+    first = await make_account(user)
+    second = await make_account(user)
+    employee = await make_employee(user, first["id"])
     response = await client.patch(
         employees_path(second["id"], employee["id"]), json={"title": "x"}, headers=user.headers
     )
@@ -139,10 +151,14 @@ async def test_employee_of_another_account_of_the_same_owner_is_404(
 
 
 async def test_admin_manages_anyones_employees(
-    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    admin: SignedInUser,
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
 ) -> None:
-    account = await create_account(client, user)
-    created = await add_employee(client, admin, account["id"], full_name="By Admin")
+    account = await make_account(user)
+    created = await make_employee(admin, account["id"], full_name="By Admin")
     path = employees_path(account["id"], created["id"])
 
     assert (await client.get(path, headers=admin.headers)).status_code == 200
@@ -151,11 +167,14 @@ async def test_admin_manages_anyones_employees(
 
 
 async def test_patch_changes_only_the_fields_sent_and_clears_nulls(
-    client: httpx.AsyncClient, user: SignedInUser
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
 ) -> None:
-    account = await create_account(client, user)
-    employee = await add_employee(
-        client, user, account["id"], title="Lead", department="Ops", hired_on="2020-01-01"
+    account = await make_account(user)
+    employee = await make_employee(
+        user, account["id"], title="Lead", department="Ops", hired_on="2020-01-01"
     )
     path = employees_path(account["id"], employee["id"])
 
@@ -183,10 +202,14 @@ async def test_patch_changes_only_the_fields_sent_and_clears_nulls(
     ],
 )
 async def test_invalid_patches_are_422(
-    client: httpx.AsyncClient, user: SignedInUser, body: dict[str, Any]
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    body: dict[str, Any],
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
 ) -> None:
-    account = await create_account(client, user)
-    employee = await add_employee(client, user, account["id"])
+    account = await make_account(user)
+    employee = await make_employee(user, account["id"])
     response = await client.patch(
         employees_path(account["id"], employee["id"]), json=body, headers=user.headers
     )
@@ -194,9 +217,9 @@ async def test_invalid_patches_are_422(
 
 
 async def test_patch_or_get_of_a_missing_employee_is_404(
-    client: httpx.AsyncClient, user: SignedInUser
+    client: httpx.AsyncClient, user: SignedInUser, make_account: AccountFactory
 ) -> None:
-    account = await create_account(client, user)
+    account = await make_account(user)
     path = employees_path(account["id"], 424242)
     assert (await client.get(path, headers=user.headers)).status_code == 404
     patched = await client.patch(path, json={"title": "x"}, headers=user.headers)
@@ -204,9 +227,14 @@ async def test_patch_or_get_of_a_missing_employee_is_404(
     assert (await client.patch(path, json={}, headers=user.headers)).status_code == 404
 
 
-async def test_deleted_employee_is_gone(client: httpx.AsyncClient, user: SignedInUser) -> None:
-    account = await create_account(client, user)
-    employee = await add_employee(client, user, account["id"])
+async def test_deleted_employee_is_gone(
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
+) -> None:
+    account = await make_account(user)
+    employee = await make_employee(user, account["id"])
     path = employees_path(account["id"], employee["id"])
 
     assert (await client.delete(path, headers=user.headers)).status_code == 204
@@ -215,9 +243,11 @@ async def test_deleted_employee_is_gone(client: httpx.AsyncClient, user: SignedI
 
 
 @pytest.fixture
-async def staff(client: httpx.AsyncClient, user: SignedInUser) -> int:
+async def staff(
+    user: SignedInUser, make_account: AccountFactory, make_employee: EmployeeFactory
+) -> int:
     """An account with five employees in varied departments, dates and states."""
-    account = await create_account(client, user)
+    account = await make_account(user)
     rows = [
         ("Carol", "carol@corp.example", "Sales", "2021-05-01", True),
         ("alan", "alan@corp.example", "Ops", None, True),
@@ -226,8 +256,7 @@ async def staff(client: httpx.AsyncClient, user: SignedInUser) -> int:
         ("Eve", "eve_x@corp.example", "Ops", "2023-07-15", False),
     ]
     for full_name, email, department, hired_on, is_active in rows:
-        await add_employee(
-            client,
+        await make_employee(
             user,
             account["id"],
             full_name=full_name,
@@ -324,10 +353,10 @@ async def test_pages_of_employees_and_skip_past_the_end(
 
 
 async def test_adding_an_employee_to_an_account_deleted_at_the_same_moment_is_404(
-    client: httpx.AsyncClient, user: SignedInUser, engine: AsyncEngine
+    client: httpx.AsyncClient, user: SignedInUser, engine: AsyncEngine, make_account: AccountFactory
 ) -> None:
     """The account was there when the request checked it, and gone when the row went in."""
-    account = await create_account(client, user)
+    account = await make_account(user)
 
     response = await commit_while_blocked(
         engine,
@@ -349,9 +378,9 @@ async def test_adding_an_employee_to_an_account_deleted_at_the_same_moment_is_40
 
 @pytest.mark.parametrize("employee_id", [0, 2**31])
 async def test_an_employee_id_outside_the_id_column_is_422(
-    client: httpx.AsyncClient, user: SignedInUser, employee_id: int
+    client: httpx.AsyncClient, user: SignedInUser, employee_id: int, make_account: AccountFactory
 ) -> None:
-    account = await create_account(client, user)
+    account = await make_account(user)
     path = employees_path(account["id"], employee_id)
     assert (await client.get(path, headers=user.headers)).status_code == 422
     assert (await client.patch(path, json={}, headers=user.headers)).status_code == 422

@@ -6,8 +6,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.accounts.factories import create_account
 from tests.conftest import SignedInUser
+from tests.factories import AccountFactory
 
 # Text a JSON client can send: no lone surrogates, but NUL and the rest of Unicode.
 texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=400)
@@ -47,9 +47,12 @@ HYPOTHESIS = settings(
 @HYPOTHESIS
 @given(body=payloads)
 async def test_random_employee_payloads_never_give_a_server_error(
-    client: httpx.AsyncClient, user: SignedInUser, body: dict[str, Any]
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    body: dict[str, Any],
+    make_account: AccountFactory,
 ) -> None:
-    account = await create_account(client, user)
+    account = await make_account(user)
     path = f"/accounts/{account['id']}/employees"
 
     created = await client.post(path, json=body, headers=user.headers)

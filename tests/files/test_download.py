@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SignedInUser, UserFactory
-from tests.files.factories import PNG_BYTES, UploadFactory, count_rows
+from tests.factories import UploadFactory
+from tests.files.samples import PNG_BYTES, count_rows
 
 
 async def test_a_png_round_trips_byte_for_byte_with_the_right_headers(

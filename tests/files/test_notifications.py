@@ -2,7 +2,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SignedInUser
-from tests.files.factories import ELF_BYTES, upload
+from tests.files.samples import ELF_BYTES, upload
 from tests.items.test_notifications import notifications_of
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.settings import Settings
 from tests.conftest import SignedInUser
-from tests.files.factories import ELF_BYTES, PDF_BYTES, PNG_BYTES, count_rows, upload
+from tests.files.samples import ELF_BYTES, PDF_BYTES, PNG_BYTES, count_rows, upload
 
 
 async def test_upload_returns_the_metadata(

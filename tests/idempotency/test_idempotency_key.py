@@ -15,7 +15,7 @@ from backoffice.idempotency.repository import IdempotencyRepository
 from backoffice.main import create_app
 from backoffice.settings import Settings
 from tests.conftest import SignedInUser
-from tests.files.factories import PNG_BYTES
+from tests.files.samples import PNG_BYTES
 
 ITEM = {"name": "Retry-safe widget", "price": "9.99"}
 

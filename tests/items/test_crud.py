@@ -2,7 +2,7 @@ import httpx
 import pytest
 
 from tests.conftest import SignedInUser, UserFactory
-from tests.items.conftest import ItemFactory
+from tests.factories import ItemFactory
 
 
 async def test_create_returns_the_item(client: httpx.AsyncClient, user: SignedInUser) -> None:

@@ -4,8 +4,8 @@ import httpx
 import pytest
 
 from tests.conftest import SignedInUser, UserFactory
-from tests.files.factories import PNG_BYTES, UploadFactory
-from tests.items.conftest import ItemFactory
+from tests.factories import ItemFactory, UploadFactory
+from tests.files.samples import PNG_BYTES
 
 
 async def test_an_item_may_show_its_owners_file(

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SignedInUser
-from tests.items.conftest import ItemFactory
+from tests.factories import ItemFactory
 
 
 @pytest.mark.parametrize("price", ["12.5", 12.5, "12.50"])

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SignedInUser, UserFactory
-from tests.items.conftest import ItemFactory
+from tests.factories import ItemFactory
 from tests.items.races import commit_while_blocked
 
 

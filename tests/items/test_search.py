@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SignedInUser, UserFactory
-from tests.items.conftest import ItemFactory
+from tests.factories import ItemFactory
 
 
 async def names(client: httpx.AsyncClient, user: SignedInUser, **params: Any) -> list[str]:

@@ -1,11 +1,11 @@
-"""The notification API: DESIGN 3.6."""
+"""The notification API: list, mark read, send (to oneself, or as admin to anyone)."""
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.accounts.factories import create_account
 from tests.conftest import SignedInUser, UserFactory
+from tests.factories import AccountFactory
 from tests.notifications.conftest import stored_notifications
 
 
@@ -147,9 +147,9 @@ async def test_invalid_list_parameters_are_422(
 
 
 async def test_skip_past_the_end_is_an_empty_page_with_the_total(
-    client: httpx.AsyncClient, user: SignedInUser
+    client: httpx.AsyncClient, user: SignedInUser, make_account: AccountFactory
 ) -> None:
-    await create_account(client, user)
+    await make_account(user)
     await send(client, user, message="hello")
     body = (await client.get("/notifications?skip=5&limit=1", headers=user.headers)).json()
     assert body == {"items": [], "total": 2, "skip": 5, "limit": 1}

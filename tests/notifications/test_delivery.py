@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from backoffice.notifications import delivery
 from backoffice.notifications.delivery import NotificationDelivery, NotificationSweeper
 from backoffice.notifications.outbox import Outbox
-from tests.accounts.factories import add_employee, create_account
 from tests.conftest import SignedInUser
+from tests.factories import AccountFactory, EmployeeFactory
 from tests.notifications.conftest import Publisher, stored_notifications
 
 
@@ -38,9 +38,9 @@ async def insert_undelivered(engine: AsyncEngine, user_id: int, message: str) ->
 
 
 async def test_creating_an_account_notifies_its_owner_after_the_response(
-    client: httpx.AsyncClient, user: SignedInUser, engine: AsyncEngine
+    user: SignedInUser, engine: AsyncEngine, make_account: AccountFactory
 ) -> None:
-    account = await create_account(client, user, "Acme")
+    account = await make_account(user, "Acme")
 
     [note] = await stored_notifications(engine, user.id)
     assert note.kind == "account_created"
@@ -50,10 +50,15 @@ async def test_creating_an_account_notifies_its_owner_after_the_response(
 
 
 async def test_employee_added_and_removed_notify_the_account_owner(
-    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser, engine: AsyncEngine
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    admin: SignedInUser,
+    engine: AsyncEngine,
+    make_account: AccountFactory,
+    make_employee: EmployeeFactory,
 ) -> None:
-    account = await create_account(client, user)
-    employee = await add_employee(client, admin, account["id"], full_name="Grace Hopper")
+    account = await make_account(user)
+    employee = await make_employee(admin, account["id"], full_name="Grace Hopper")
     deleted = await client.delete(
         f"/accounts/{account['id']}/employees/{employee['id']}", headers=admin.headers
     )
@@ -97,17 +102,18 @@ async def test_a_change_that_fails_at_commit_leaves_no_notification(
     user: SignedInUser,
     engine: AsyncEngine,
     monkeypatch: pytest.MonkeyPatch,
+    make_account: AccountFactory,
 ) -> None:
     """The notification row is written in the change's transaction; the commit fails."""
-    account = await create_account(client, user)
+    account = await make_account(user)
     written: list[int] = []
-    original = Outbox.employee_added
+    original = Outbox.notify
 
-    async def recorded(self: Outbox, *args: Any) -> int:
-        written.append(await original(self, *args))
+    async def recorded(self: Outbox, *args: Any, **kwargs: Any) -> int:
+        written.append(await original(self, *args, **kwargs))
         return written[-1]
 
-    monkeypatch.setattr(Outbox, "employee_added", recorded)
+    monkeypatch.setattr(Outbox, "notify", recorded)
 
     response = await client.post(
         f"/accounts/{account['id']}/employees",
@@ -131,13 +137,13 @@ async def test_a_rolled_back_change_takes_its_notification_with_it(
 ) -> None:
     """The notification row is written, then the transaction fails before its commit."""
     written: list[int] = []
-    original = Outbox.account_created
+    original = Outbox.notify
 
-    async def then_fail(self: Outbox, *args: Any) -> int:
-        written.append(await original(self, *args))
+    async def then_fail(self: Outbox, *args: Any, **kwargs: Any) -> int:
+        written.append(await original(self, *args, **kwargs))
         raise RuntimeError("the change fails after its notification was written")
 
-    monkeypatch.setattr(Outbox, "account_created", then_fail)
+    monkeypatch.setattr(Outbox, "notify", then_fail)
 
     response = await client.post("/accounts", json={"name": "Doomed"}, headers=user.headers)
 
@@ -159,36 +165,24 @@ async def test_uncommitted_rows_are_never_delivered(app: FastAPI, user: SignedIn
     assert await NotificationDelivery(sessionmaker(app)).deliver([note_id]) == 0
 
 
-async def test_every_outbox_event_writes_a_notification_for_its_user(
+async def test_notify_writes_the_kind_text_and_data_it_is_given_for_its_user(
     app: FastAPI, user: SignedInUser, engine: AsyncEngine
 ) -> None:
     async with sessionmaker(app)() as session:
         outbox = Outbox(session)
-        await outbox.account_created(user.id, 1, "Acme")
-        await outbox.employee_added(user.id, 1, 2, "Ada")
-        await outbox.employee_removed(user.id, 1, 2, "Ada")
-        await outbox.password_changed(user.id)
-        await outbox.refresh_token_reused(user.id)
-        await outbox.item_created(user.id, 3, "Widget")
-        await outbox.file_uploaded(user.id, 4, "cv.pdf")
+        await outbox.notify(user.id, "thing_happened", "x" * 1200, data={"thing_id": 3})
+        await outbox.notify(user.id, "plain", "no data")
         await session.commit()
         pending = list(outbox.pending)
 
     delivered = await NotificationDelivery(sessionmaker(app)).deliver(pending)
 
     notes = await stored_notifications(engine, user.id)
-    assert delivered == 7
-    assert [n.kind for n in notes] == [
-        "account_created",
-        "employee_added",
-        "employee_removed",
-        "password_changed",
-        "refresh_token_reused",
-        "item_created",
-        "file_uploaded",
+    assert delivered == 2
+    assert [(n.kind, len(n.message), n.data) for n in notes] == [
+        ("thing_happened", 1000, {"thing_id": 3}),
+        ("plain", len("no data"), {}),
     ]
-    assert notes[5].data == {"item_id": 3}
-    assert notes[6].data == {"file_id": 4}
     assert all(n.delivered_at is not None for n in notes)
 
 

@@ -32,7 +32,12 @@ class AccountService:
     async def create(self, owner: Principal, data: AccountCreate) -> AccountRecord:
         """The caller becomes the owner, and is notified in the same transaction."""
         account = await self.repo.add(owner_id=owner.id, **data.model_dump())
-        await self.outbox.account_created(owner.id, account.id, account.name)
+        await self.outbox.notify(
+            owner.id,
+            "account_created",
+            f"Account '{account.name}' was created",
+            data={"account_id": account.id},
+        )
         await self.session.commit()
         return account
 

@@ -27,6 +27,11 @@ from backoffice.settings import Settings
 from backoffice.users.service import UserService
 
 MAX_EMAIL_CHARS = 320
+SIGNED_OUT_EVERYWHERE_MESSAGE = "Your password was changed; every device was signed out"
+REUSE_DETECTED_MESSAGE = (
+    "A spent sign-in token was presented again; that sign-in was revoked on every device. "
+    "If this was not you, change your password."
+)
 
 
 class InvalidCredentials(Unauthorized):
@@ -121,7 +126,9 @@ class AuthService:
             raise InvalidRefreshToken()
         if token.replaced_by_id is not None:
             if await self.tokens.revoke_family(token.family_id):
-                await self.outbox.refresh_token_reused(token.user_id)
+                await self.outbox.notify(
+                    token.user_id, "refresh_token_reused", REUSE_DETECTED_MESSAGE
+                )
             await self.session.commit()
             raise RefreshTokenReused()
         if token.revoked_at is not None:
@@ -167,7 +174,7 @@ class AuthService:
         await self.tokens.revoke_all(user.id)
         await self.users.bump_token_version(user.id)
         await self.attempts.clear(email)
-        await self.outbox.password_changed(user.id)
+        await self.outbox.notify(user.id, "password_changed", SIGNED_OUT_EVERYWHERE_MESSAGE)
         await self.session.commit()
 
     async def _count_attempt(self, email: str) -> None:

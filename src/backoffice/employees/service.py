@@ -59,8 +59,11 @@ class EmployeeService:
             if is_foreign_key_violation(exc):
                 raise AccountNotFound() from exc
             raise
-        await self.outbox.employee_added(
-            account.owner_id, account.id, employee.id, employee.full_name
+        await self.outbox.notify(
+            account.owner_id,
+            "employee_added",
+            f"{employee.full_name} was added to your account",
+            data={"account_id": account.id, "employee_id": employee.id},
         )
         await self.session.commit()
         return employee
@@ -98,5 +101,10 @@ class EmployeeService:
         full_name = await self.repo.delete(account.id, employee_id)
         if full_name is None:
             raise EmployeeNotFound()
-        await self.outbox.employee_removed(account.owner_id, account.id, employee_id, full_name)
+        await self.outbox.notify(
+            account.owner_id,
+            "employee_removed",
+            f"{full_name} was removed from your account",
+            data={"account_id": account.id, "employee_id": employee_id},
+        )
         await self.session.commit()

@@ -68,7 +68,12 @@ class FileService:
             sha256=upload.sha256,
             data=upload.data,
         )
-        await self.outbox.file_uploaded(owner.id, stored.id, stored.filename)
+        await self.outbox.notify(
+            owner.id,
+            "file_uploaded",
+            f"File '{stored.filename}' was uploaded",
+            data={"file_id": stored.id},
+        )
         await self.session.commit()
         return stored
 

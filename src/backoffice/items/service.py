@@ -61,7 +61,12 @@ class ItemService:
         await self._check_image(data.image_file_id, owner.id)
         try:
             item = await self.repo.add(owner_id=owner.id, **data.model_dump())
-            await self.outbox.item_created(owner.id, item.id, item.name)
+            await self.outbox.notify(
+                owner.id,
+                "item_created",
+                f"Item '{item.name}' was created",
+                data={"item_id": item.id},
+            )
             await self.session.commit()
         except IntegrityError as exc:
             await self._raise_conflict(exc)

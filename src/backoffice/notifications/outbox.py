@@ -1,8 +1,10 @@
 """The outbox: what other modules call to notify a user about a change they made.
 
-A service calls it inside its own transaction, before its commit:
+A service words its own event and calls the one generic `notify` inside its own
+transaction, before its commit, so a new module never edits this package:
 
-    await self.outbox.account_created(owner.id, account.id, account.name)
+    await self.outbox.notify(owner.id, "account_created", f"Account '{name}' was created",
+                             data={"account_id": account.id})
     await self.session.commit()
 
 Each call inserts an undelivered `notifications` row in the caller's session (executed
@@ -40,62 +42,13 @@ class Outbox:
     async def notify(
         self, user_id: int, kind: str, message: str, *, data: Mapping[str, Any] | None = None
     ) -> int:
-        """Write one notification for `user_id` in the caller's transaction; its id."""
+        """Write one notification for `user_id` in the caller's transaction; its id.
+
+        `kind` is the event's snake_case name, `message` the text the user reads (cut at
+        1000 characters), `data` the ids a client needs to follow the event up.
+        """
         notification_id = await self._repo.add(user_id, kind, message[:1000], data or {})
         self._pending.append(notification_id)
         if len(self._pending) == 1 and self._on_first is not None:
             self._on_first(self)
         return notification_id
-
-    async def account_created(self, user_id: int, account_id: int, name: str) -> int:
-        return await self.notify(
-            user_id,
-            "account_created",
-            f"Account '{name}' was created",
-            data={"account_id": account_id},
-        )
-
-    async def employee_added(
-        self, user_id: int, account_id: int, employee_id: int, full_name: str
-    ) -> int:
-        return await self.notify(
-            user_id,
-            "employee_added",
-            f"{full_name} was added to your account",
-            data={"account_id": account_id, "employee_id": employee_id},
-        )
-
-    async def employee_removed(
-        self, user_id: int, account_id: int, employee_id: int, full_name: str
-    ) -> int:
-        return await self.notify(
-            user_id,
-            "employee_removed",
-            f"{full_name} was removed from your account",
-            data={"account_id": account_id, "employee_id": employee_id},
-        )
-
-    async def password_changed(self, user_id: int) -> int:
-        return await self.notify(
-            user_id,
-            "password_changed",
-            "Your password was changed; every device was signed out",
-        )
-
-    async def refresh_token_reused(self, user_id: int) -> int:
-        return await self.notify(
-            user_id,
-            "refresh_token_reused",
-            "A spent sign-in token was presented again; that sign-in was revoked on every "
-            "device. If this was not you, change your password.",
-        )
-
-    async def item_created(self, user_id: int, item_id: int, name: str) -> int:
-        return await self.notify(
-            user_id, "item_created", f"Item '{name}' was created", data={"item_id": item_id}
-        )
-
-    async def file_uploaded(self, user_id: int, file_id: int, filename: str) -> int:
-        return await self.notify(
-            user_id, "file_uploaded", f"File '{filename}' was uploaded", data={"file_id": file_id}
-        )

@@ -1,10 +1,6 @@
-"""Upload factories, shared by the files and items tests (each conftest imports `make_file`)."""
-
-from collections.abc import Awaitable, Callable
-from typing import Any
+"""Sample uploads and the raw upload request, for tests that look at the response itself."""
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,8 +14,6 @@ PNG_BYTES = bytes.fromhex(
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 ELF_BYTES = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56 + b"\x01\x02\x03"
 
-UploadFactory = Callable[..., Awaitable[dict[str, Any]]]
-
 
 async def upload(
     client: httpx.AsyncClient,
@@ -31,19 +25,6 @@ async def upload(
     return await client.post(
         "/files", headers=owner.headers, files={"file": (filename, content, content_type)}
     )
-
-
-@pytest.fixture
-def make_file(client: httpx.AsyncClient) -> UploadFactory:
-    """Upload through the API and return the 201 body."""
-
-    async def factory(owner: SignedInUser, **kwargs: Any) -> dict[str, Any]:
-        response = await upload(client, owner, **kwargs)
-        assert response.status_code == 201, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-    return factory
 
 
 async def count_rows(engine: AsyncEngine) -> tuple[int, int]:
