@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ExceptionHandler
 
 logger = logging.getLogger("backoffice.errors")
@@ -39,6 +40,13 @@ class DomainError(Exception):
 
 class BadRequest(DomainError):
     pass
+
+
+class ClientDisconnected(BadRequest):
+    """The client went away mid-body: no one reads the answer, and it is no server error."""
+
+    code = "client_disconnected"
+    message = "Client disconnected before the body was read"
 
 
 class Unauthorized(DomainError):
@@ -124,6 +132,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
@@ -244,23 +253,37 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 MAX_ECHOED_CHARS = 200
 
 
+SECRET_NAME_PARTS = ("password", "token", "secret", "key", "authorization")
+
+
 def _safe_error(error: Any) -> dict[str, Any]:
     """FastAPI's error entry, made safe to send back.
 
-    The rejected `input` is echoed only when it is a scalar, cut to 200 characters, with
-    unpaired surrogates escaped (they cannot be encoded as UTF-8) and non-finite floats
-    as strings (JSON has none); never for a password, never a whole body or object.
+    The rejected `input` is echoed only when it cannot be a secret: a scalar of a named
+    field, cut to 200 characters, with unpaired surrogates escaped (they cannot be
+    encoded as UTF-8) and non-finite floats as strings (JSON has none). Never a whole
+    body (a bare JSON string may be a password), never an unknown field's value, never
+    a field whose name says password, token, secret or key.
     """
     safe = {k: v for k, v in error.items() if k not in {"input", "ctx"}}
     if isinstance(error.get("ctx"), dict) and all(
         isinstance(v, str | int | float) for v in error["ctx"].values()
     ):
         safe["ctx"] = {k: _scalar(v) for k, v in error["ctx"].items()}
-    if not any("password" in str(part) for part in error.get("loc", ())):
-        value = error.get("input")
-        if value is None or isinstance(value, str | int | float | bool):
-            safe["input"] = _scalar(value)
+    if _may_echo(error):
+        safe["input"] = _scalar(error.get("input"))
     return safe
+
+
+def _may_echo(error: Any) -> bool:
+    loc = [str(part).lower() for part in error.get("loc", ())]
+    value = error.get("input")
+    return (
+        len(loc) >= 2
+        and error.get("type") != "extra_forbidden"
+        and not any(secret in part for part in loc for secret in SECRET_NAME_PARTS)
+        and (value is None or isinstance(value, str | int | float | bool))
+    )
 
 
 def _scalar(value: Any) -> Any:
@@ -273,7 +296,25 @@ def _scalar(value: Any) -> Any:
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = HTTP_CODES.get(exc.status_code, "error")
-    return error_response(request_id_of(request), exc.status_code, code, exc.detail, exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(request_id_of(request), exc.status_code, code, exc.detail, headers)
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path: Starlette names only the first route's."""
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:

@@ -17,7 +17,11 @@ from backoffice.files.router import router as files_router
 from backoffice.health.router import router as health_router
 from backoffice.items.router import router as items_router
 from backoffice.log import configure_logging
-from backoffice.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from backoffice.middleware import (
+    BodyReadTimeoutMiddleware,
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+)
 from backoffice.notifications.delivery import NotificationDelivery, NotificationSweeper
 from backoffice.notifications.router import router as notifications_router
 from backoffice.ratelimit import RATE_LIMITED_RESPONSES, RateLimitMiddleware, rate_limit_counters
@@ -82,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
         upload_paths=frozenset({f"{API_PREFIX}/files"}),
+    )
+    app.add_middleware(
+        BodyReadTimeoutMiddleware, timeout_seconds=settings.body_read_timeout_seconds
     )
     app.add_middleware(RequestContextMiddleware)
 

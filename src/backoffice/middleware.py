@@ -6,6 +6,7 @@ import time
 import uuid
 from typing import Any
 
+import anyio
 from fastapi import HTTPException
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +24,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+CLOSE = {"Connection": "close"}
 
 
 def draining(scope: Scope) -> bool:
@@ -137,6 +139,40 @@ class RequestContextMiddleware:
             fields["duration_ms"],
             extra=fields,
         )
+
+
+class BodyReadTimeoutMiddleware:
+    """408 and a closed connection for a body that sends nothing for `timeout_seconds`.
+
+    A trickling client otherwise holds its socket (and a task) for ever. Only the body
+    is timed: once it is complete, waiting for a disconnect (as streaming responses
+    do) may take as long as it takes.
+    """
+
+    def __init__(self, app: ASGIApp, timeout_seconds: float) -> None:
+        self.app = app
+        self.timeout_seconds = timeout_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body_done = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            with anyio.move_on_after(self.timeout_seconds) as waited:
+                message = await receive()
+            if waited.cancelled_caught:
+                # An HTTPException, because FastAPI turns any other error raised
+                # while it reads the body into a 400.
+                raise HTTPException(408, "Request body not received in time", CLOSE)
+            body_done = message["type"] != "http.request" or not message.get("more_body")
+            return message
+
+        await self.app(scope, timed_receive, send)
 
 
 class BodySizeLimitMiddleware:

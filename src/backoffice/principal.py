@@ -13,3 +13,12 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A user as a new access token describes it: id, role and current token version."""
+
+    id: int
+    role: str
+    token_version: int

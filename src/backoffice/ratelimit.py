@@ -251,11 +251,11 @@ class RateLimitMiddleware:
         if token is not None:
             state: dict[str, Any] = scope.setdefault("state", {})
             try:
-                user_id = verified_access_claims(self.settings, token, state)
+                claims = verified_access_claims(self.settings, token, state)
             except InvalidToken:
                 pass
             else:
-                return self.users.hit(f"user:{user_id}")
+                return self.users.hit(f"user:{claims.user_id}")
         return self.anonymous.hit(client_key(scope))
 
     @staticmethod

@@ -1,11 +1,13 @@
 """Base classes shared by every module's request and response models."""
 
+import unicodedata
 from typing import Annotated, Any, ClassVar
 
 from annotated_types import Ge, Le
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -14,16 +16,41 @@ from pydantic import (
 )
 
 MAX_DB_ID = 2**31 - 1
-DbId = Annotated[int, Ge(1), Le(MAX_DB_ID)]
+
+
+def canonical_id_text(value: Any) -> Any:
+    """A path id is ASCII digits: lax int parsing would also read `1.0` and ` 1` as 1."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a positive integer in plain digits")
+    return value
+
+
+DbId = Annotated[int, BeforeValidator(canonical_id_text), Ge(1), Le(MAX_DB_ID)]
 """An id that fits the integer identity columns: a larger one is 422, never a 500."""
 
 
 def normalize_email(email: str) -> str:
-    """One spelling per address, so uniqueness and look-ups ignore case."""
-    return email.strip().lower()
+    """One spelling per address, so uniqueness and look-ups ignore case and look-alikes.
+
+    NFKC folds compatibility characters (fullwidth letters, the roman numeral small m) and NFD
+    sequences into one form; `casefold` is `lower` for every script. The second NFKC
+    closes what case folding may open. Registration, both sign-in forms, profile
+    changes and create-admin all go through here.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email.strip()).casefold())
 
 
-Email = Annotated[EmailStr, AfterValidator(normalize_email), Field(max_length=320)]
+def _normalize_input(value: Any) -> Any:
+    return normalize_email(value) if isinstance(value, str) else value
+
+
+Email = Annotated[
+    EmailStr,
+    BeforeValidator(_normalize_input),
+    AfterValidator(normalize_email),
+    Field(max_length=320),
+]
+"""Normalised before validation too, so a folded form that is no address is a 422."""
 
 
 def reject_nul(value: Any) -> Any:

@@ -12,6 +12,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -21,11 +22,14 @@ import bcrypt
 from jose import JWTError, jwt
 
 from backoffice.errors import ServiceUnavailable
+from backoffice.schemas import MAX_DB_ID
 from backoffice.settings import Settings
 
 MAX_PASSWORD_BYTES = 72
 MIN_PASSWORD_BYTES = 8
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105
+IAT_LEEWAY_SECONDS = 60
+"""Clock skew between replicas that a token's issue time may show."""
 
 _hash_limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
 _dummy_hashes: dict[int, str] = {}
@@ -47,6 +51,14 @@ def configure_hash_queue(seconds: float) -> None:
 
 class InvalidToken(Exception):
     """The token is not one this service issued and would accept now."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """What a valid access token says: whose it is, and which token version it carries."""
+
+    user_id: int
+    version: int
 
 
 def _hash_sync(password: str, rounds: int) -> str:
@@ -103,9 +115,13 @@ def hash_rounds(hashed: str) -> int:
 
 
 def create_access_token(
-    settings: Settings, user_id: int, role: str, now: datetime | None = None
+    settings: Settings, user_id: int, role: str, version: int, now: datetime | None = None
 ) -> tuple[str, int]:
-    """A signed access token and its lifetime in seconds."""
+    """A signed access token and its lifetime in seconds.
+
+    `ver` is the user's token version: bumping it in the database (password change,
+    deactivation, role change) refuses every access token issued before, at once.
+    """
     issued = now or datetime.now(UTC)
     lifetime = timedelta(minutes=settings.access_token_minutes)
     claims: dict[str, Any] = {
@@ -117,16 +133,18 @@ def create_access_token(
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "jti": uuid.uuid4().hex,
+        "ver": version,
     }
     token = jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
     return token, int(lifetime.total_seconds())
 
 
-def decode_access_token(settings: Settings, token: str) -> int:
-    """The user id of a valid access token; `InvalidToken` for anything else.
+def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+    """The claims of a valid access token; `InvalidToken` for anything else.
 
-    python-jose checks only what it is told, so every claim is required explicitly
-    and the `type` claim is checked here.
+    python-jose checks only what it is told, so every claim is required explicitly;
+    it also takes `exp` as a numeric string and any `iat`, and `int()` would take
+    `" +1 "`, non-ASCII digits or a `sub` past the id column's range: those are checked here.
     """
     try:
         claims = jwt.decode(
@@ -147,16 +165,31 @@ def decode_access_token(settings: Settings, token: str) -> int:
         raise InvalidToken(str(exc)) from exc
     if claims.get("type") != ACCESS_TOKEN_TYPE:
         raise InvalidToken("not an access token")
-    try:
-        return int(claims["sub"])
-    except (TypeError, ValueError) as exc:
-        raise InvalidToken("malformed subject") from exc
+    if not all(_is_int(claims.get(name)) for name in ("exp", "iat", "ver")):
+        raise InvalidToken("exp, iat and ver must be integers")
+    if claims["iat"] > datetime.now(UTC).timestamp() + IAT_LEEWAY_SECONDS:
+        raise InvalidToken("issued in the future")
+    return AccessClaims(user_id=_user_id(claims["sub"]), version=claims["ver"])
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _user_id(sub: object) -> int:
+    """The canonical decimal of an id in the id column's range, or `InvalidToken`."""
+    if not isinstance(sub, str) or not sub.isascii() or not sub.isdigit() or len(sub) > 10:
+        raise InvalidToken("malformed subject")
+    user_id = int(sub)
+    if str(user_id) != sub or not 1 <= user_id <= MAX_DB_ID:
+        raise InvalidToken("subject out of range")
+    return user_id
 
 
 ACCESS_CLAIMS_STATE = "access_claims"
 
 
-def verified_access_claims(settings: Settings, token: str, state: dict[str, Any]) -> int:
+def verified_access_claims(settings: Settings, token: str, state: dict[str, Any]) -> AccessClaims:
     """`decode_access_token`, once per request: the answer is kept in the request state.
 
     The rate limiter verifies a bearer token before the route runs; the caller check
@@ -167,7 +200,7 @@ def verified_access_claims(settings: Settings, token: str, state: dict[str, Any]
     if cached is not None and cached[0] == token:
         if cached[1] is None:
             raise InvalidToken("rejected earlier in this request")
-        claims: int = cached[1]
+        claims: AccessClaims = cached[1]
         return claims
     try:
         claims = decode_access_token(settings, token)

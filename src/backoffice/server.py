@@ -18,6 +18,7 @@ from uvicorn.supervisors import Multiprocess
 
 from backoffice.log import configure_logging
 from backoffice.main import create_app
+from backoffice.server_limits import header_limited_protocol
 from backoffice.settings import Settings
 
 WORKER_HEALTHCHECK_SECONDS = 30
@@ -95,6 +96,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
         "log_config": None,
         "access_log": False,
+        # Header size and count capped before the app sees them (431).
+        "http": header_limited_protocol(settings),
     }
 
 

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    max_header_count: int = Field(default=100, ge=8)
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0)
     allowed_upload_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [
             "image/png",

@@ -95,3 +95,32 @@ async def test_expired_attempts_are_pruned(
     async with engine.connect() as conn:
         emails = (await conn.scalars(text("SELECT email FROM login_attempts"))).all()
     assert emails == [user.email]
+
+
+async def guess_current_password(
+    client: httpx.AsyncClient, user: SignedInUser, guess: str
+) -> httpx.Response:
+    return await client.post(
+        "/users/me/password",
+        json={"current_password": guess, "new_password": "a brand new password"},
+        headers=user.headers,
+    )
+
+
+async def test_wrong_current_passwords_are_throttled_the_right_one_too(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    for _ in range(5):
+        assert (await guess_current_password(client, user, "wrong-pass")).status_code == 400
+    response = await guess_current_password(client, user, PASSWORD)
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 900
+
+
+async def test_wrong_current_passwords_count_toward_the_sign_in_throttle(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    for _ in range(5):
+        await guess_current_password(client, user, "wrong-pass")
+    response = await client.post("/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 429

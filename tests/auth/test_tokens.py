@@ -22,6 +22,7 @@ def claims_for(user: SignedInUser, settings: Settings, **overrides: Any) -> dict
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "jti": "test",
+        "ver": 0,
     }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
@@ -99,12 +100,43 @@ async def test_hs512_token_is_401(
         pytest.param({"type": None}, id="missing-type"),
         pytest.param({"sub": "999999"}, id="unknown-sub"),
         pytest.param({"sub": "not-a-number"}, id="malformed-sub"),
+        pytest.param({"sub": "2147483648"}, id="sub-past-int4"),
+        pytest.param({"sub": str(2**63)}, id="sub-past-int8"),
+        pytest.param({"sub": str(10**30)}, id="sub-30-digits"),
+        pytest.param({"sub": "0"}, id="sub-zero"),
+        pytest.param({"exp": str(int(time.time()) + 600)}, id="exp-numeric-string"),
+        pytest.param({"iat": int(time.time()) + 86_400}, id="iat-in-the-future"),
+        pytest.param({"ver": None}, id="missing-ver"),
+        pytest.param({"ver": "0"}, id="ver-string"),
+        pytest.param({"ver": 1}, id="ver-ahead-of-the-user"),
     ],
 )
 async def test_token_with_bad_claims_is_401(
     client: httpx.AsyncClient, user: SignedInUser, settings: Settings, overrides: dict[str, Any]
 ) -> None:
     await assert_refused(client, sign(claims_for(user, settings, **overrides), settings.jwt_secret))
+
+
+@pytest.mark.parametrize(
+    "sub", [" +1 ", "+1", "\u0661", "01"], ids=["spaces", "plus", "arabic", "zero-padded"]
+)
+async def test_a_sub_that_only_int_would_read_as_user_1_is_401(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings, sub: str
+) -> None:
+    assert user.id == 1
+    await assert_refused(client, sign(claims_for(user, settings, sub=sub), settings.jwt_secret))
+
+
+async def test_a_sub_past_int4_on_the_idempotency_path_is_401(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+) -> None:
+    token = sign(claims_for(user, settings, sub="2147483648"), settings.jwt_secret)
+    response = await client.post(
+        "/items",
+        json={"name": "Widget", "price": "1.00"},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "big-sub"},
+    )
+    assert response.status_code == 401
 
 
 async def test_garbage_token_is_401(client: httpx.AsyncClient) -> None:

@@ -114,3 +114,14 @@ async def test_a_rejected_body_is_not_echoed_whole(client: httpx.AsyncClient) ->
     response = await client.post("/auth/login", json=["x" * 10_000])
     assert response.status_code == 422
     assert len(response.content) < 2_000
+
+
+async def test_a_405_allows_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    response = await client.put("/accounts")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"
+
+
+async def test_options_on_a_path_with_two_routes_allows_both(client: httpx.AsyncClient) -> None:
+    response = await client.options("/accounts")
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}

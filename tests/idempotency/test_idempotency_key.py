@@ -218,3 +218,50 @@ async def test_a_key_still_in_use_is_409_with_retry_after(
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_in_use"
     assert int(response.headers["Retry-After"]) > 0
+
+
+async def test_a_client_gone_mid_body_is_no_server_error(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    headers = [
+        (b"host", b"test"),
+        (b"content-type", b"application/json"),
+        (b"content-length", b"100"),
+        *((k.lower().encode(), v.encode()) for k, v in keyed(user, "gone").items()),
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/items",
+        "raw_path": b"/api/v1/items",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+    }
+    incoming = iter(
+        [
+            {"type": "http.request", "body": b'{"name": "Wid', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return next(incoming, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.levelname in {"ERROR", "CRITICAL"}]
+    metrics = (await client.get("http://test/metrics")).text
+    assert 'route="/api/v1/items",status="5' not in metrics

@@ -208,3 +208,14 @@ async def test_names_are_stored_trimmed(client: httpx.AsyncClient, user: SignedI
         "/items", json={"name": "  Desk  ", "price": 1}, headers=user.headers
     )
     assert response.json()["name"] == "Desk"
+
+
+@pytest.mark.parametrize("path", ["/items/1.0", "/items/%201", "/items/+1"])
+async def test_an_id_that_only_lax_parsing_reads_is_422(
+    client: httpx.AsyncClient, user: SignedInUser, path: str
+) -> None:
+    created = await client.post(
+        "/items", json={"name": "One", "price": "1.00"}, headers=user.headers
+    )
+    assert created.json()["id"] == 1
+    assert (await client.get(path, headers=user.headers)).status_code == 422

@@ -93,3 +93,13 @@ async def test_money_text_must_be_plain_ascii_decimal(
         "/items", json={"name": f"odd {amount!r}", "price": amount}, headers=user.headers
     )
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("price", ["12.50\n", " 12.50", "12.50 "], ids=["newline", "lead", "trail"])
+async def test_a_price_with_surrounding_whitespace_is_422(
+    client: httpx.AsyncClient, user: SignedInUser, price: str
+) -> None:
+    response = await client.post(
+        "/items", json={"name": "Spaced", "price": price}, headers=user.headers
+    )
+    assert response.status_code == 422

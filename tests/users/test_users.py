@@ -60,7 +60,10 @@ async def test_admin_promotes_a_user(
     )
     assert response.status_code == 200
     assert response.json()["role"] == "admin"
-    assert (await client.get("/users", headers=user.headers)).status_code == 200
+    pair = await client.post("/auth/refresh", json={"refresh_token": user.refresh_token})
+    token = pair.json()["access_token"]
+    listed = await client.get("/users", headers={"Authorization": f"Bearer {token}"})
+    assert listed.status_code == 200
 
 
 async def test_admin_patching_an_unknown_user_is_404(

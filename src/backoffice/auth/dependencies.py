@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 
 from backoffice.auth.service import AuthService, authenticate
@@ -78,3 +78,12 @@ async def admin_user(user: CurrentUser) -> Principal:
 
 
 AdminUser = Annotated[Principal, Depends(admin_user)]
+
+
+async def no_store(response: Response) -> None:
+    """Tokens and the caller's profile must not sit in any cache (RFC 6749 section 5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
+NoStore = Depends(no_store)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Response, status
 
-from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, PasswordFormDep
+from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, NoStore, PasswordFormDep
 from backoffice.auth.schemas import LoginRequest, RefreshRequest, SessionRead, TokenPair
 from backoffice.errors import error_responses as errors
 from backoffice.pagination import Page, PageDep
@@ -40,6 +40,7 @@ async def register(body: UserCreate, users: UserServiceDep) -> User:
     "/token",
     response_model=TokenPair,
     operation_id="auth-token",
+    dependencies=[NoStore],
     summary="Sign in with the OAuth2 password form (Swagger's Authorize)",
     responses=errors(401, 422, 429),
 )
@@ -55,6 +56,7 @@ async def token(
     "/login",
     response_model=TokenPair,
     operation_id="auth-login",
+    dependencies=[NoStore],
     summary="Sign in with a JSON body (mobile clients)",
     responses=errors(401, 422, 429),
 )
@@ -68,6 +70,7 @@ async def login(
     "/refresh",
     response_model=TokenPair,
     operation_id="auth-refresh",
+    dependencies=[NoStore],
     summary="Trade a refresh token for a new pair",
     responses=errors(401, 422),
 )
@@ -106,7 +109,7 @@ async def list_sessions(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="auth-sessions-revoke",
     summary="Sign one device out",
-    responses=errors(401, 404),
+    responses=errors(401, 404, 422),
 )
 async def revoke_session(
     session_id: SessionId, user: CurrentUser, auth: AuthServiceDep

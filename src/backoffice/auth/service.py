@@ -10,7 +10,7 @@ from backoffice.auth.schemas import TokenPair
 from backoffice.errors import BadRequest, NotFound, Throttled, Unauthorized
 from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import PageParams
-from backoffice.principal import Principal
+from backoffice.principal import Identity, Principal
 from backoffice.schemas import normalize_email
 from backoffice.security import (
     InvalidToken,
@@ -67,10 +67,10 @@ async def authenticate(
     `state` is the request state, where the rate limiter may have verified the token.
     """
     try:
-        user_id = verified_access_claims(settings, token, {} if state is None else state)
+        claims = verified_access_claims(settings, token, {} if state is None else state)
     except InvalidToken as exc:
         raise Unauthorized() from exc
-    principal = await users.active_principal(user_id)
+    principal = await users.active_principal(claims)
     if principal is None:
         raise Unauthorized()
     return principal
@@ -96,12 +96,7 @@ class AuthService:
         if "\x00" in email or len(email) > MAX_EMAIL_CHARS:
             await burn_dummy_verify(password, self.settings.bcrypt_rounds)
             raise InvalidCredentials()
-        retry_after = await self.attempts.reserve(
-            email, self.settings.login_max_failures, self.settings.login_window_seconds
-        )
-        if retry_after is not None:
-            await self.session.rollback()
-            raise Throttled(retry_after)
+        await self._count_attempt(email)
         user = await self.users.credentials(email)
         await self.session.commit()
 
@@ -118,13 +113,14 @@ class AuthService:
             rehashed = await hash_password(password, self.settings.bcrypt_rounds)
         # The password was checked outside any transaction: it counts only if the hash
         # is still the stored one (a password change or deactivation meanwhile wins).
-        if not await self.users.lock_unchanged(user.id, user.hashed_password):
+        identity = await self.users.lock_unchanged(user.id, user.hashed_password)
+        if identity is None:
             await self.session.rollback()
             raise InvalidCredentials()
         if rehashed is not None:
             await self.users.replace_password_hash(user.id, user.hashed_password, rehashed)
         await self.attempts.clear(email)
-        pair, _ = await self._issue(Principal(id=user.id, role=user.role), None, device)
+        pair, _ = await self._issue(identity, None, device)
         await self.session.commit()
         return pair
 
@@ -142,10 +138,10 @@ class AuthService:
             raise RefreshTokenReused()
         if token.revoked_at is not None:
             raise InvalidRefreshToken()
-        principal = await self.users.active_principal(token.user_id)
-        if principal is None:
+        identity = await self.users.active_identity(token.user_id)
+        if identity is None:
             raise InvalidRefreshToken()
-        pair, new_id = await self._issue(principal, token.family_id, token.device_name)
+        pair, new_id = await self._issue(identity, token.family_id, token.device_name)
         await self.tokens.mark_replaced(token.id, new_id)
         await self.session.commit()
         return pair
@@ -166,9 +162,14 @@ class AuthService:
         await self.session.commit()
 
     async def change_password(self, user: Principal, current: str, new: str) -> None:
-        """A new password signs out every device, this one included."""
-        stored = await self.users.hashed_password(user.id)
-        await self.session.rollback()
+        """A new password signs out every device, this one included.
+
+        A wrong current password counts toward the sign-in throttle of the account's
+        email: a stolen access token is no password oracle.
+        """
+        email, stored = await self.users.email_and_password_hash(user.id)
+        await self._count_attempt(email)
+        await self.session.commit()
         if not await verify_password(current, stored):
             raise WrongCurrentPassword()
         hashed = await hash_password(new, self.settings.bcrypt_rounds)
@@ -176,11 +177,22 @@ class AuthService:
             await self.session.rollback()
             raise WrongCurrentPassword()
         await self.tokens.revoke_all(user.id)
+        await self.users.bump_token_version(user.id)
+        await self.attempts.clear(email)
         await self.outbox.notify(user.id, "password_changed", SIGNED_OUT_EVERYWHERE_MESSAGE)
         await self.session.commit()
 
+    async def _count_attempt(self, email: str) -> None:
+        """Count a password check of `email` (committed by the caller); 429 past the limit."""
+        retry_after = await self.attempts.reserve(
+            email, self.settings.login_max_failures, self.settings.login_window_seconds
+        )
+        if retry_after is not None:
+            await self.session.rollback()
+            raise Throttled(retry_after)
+
     async def _issue(
-        self, user: Principal, family_id: int | None, device: str | None
+        self, user: Identity, family_id: int | None, device: str | None
     ) -> tuple[TokenPair, int]:
         """A new access token and refresh token; the refresh token's id for chaining."""
         refresh = new_refresh_token()
@@ -193,7 +205,9 @@ class AuthService:
             device_name=device,
             lifetime_days=self.settings.refresh_token_days,
         )
-        access, expires_in = create_access_token(self.settings, user.id, user.role)
+        access, expires_in = create_access_token(
+            self.settings, user.id, user.role, user.token_version
+        )
         return TokenPair(
             access_token=access, refresh_token=refresh, expires_in=expires_in
         ), token_id

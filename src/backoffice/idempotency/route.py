@@ -22,9 +22,10 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
 from python_multipart.multipart import parse_options_header
+from starlette.requests import ClientDisconnect
 
 from backoffice.db import sessionmaker_of
-from backoffice.errors import error_responses
+from backoffice.errors import ClientDisconnected, error_responses
 from backoffice.idempotency.service import IdempotencyService, StoredResponse
 
 HEADER = "Idempotency-Key"
@@ -70,7 +71,10 @@ def digest_of(head: str, content_type: str, body: bytes) -> str:
 
 async def request_digest(request: Request) -> str:
     """Hashed in a worker thread: a 10 MiB upload takes ~16 ms of CPU."""
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect as exc:
+        raise ClientDisconnected() from exc
     head = f"{request.method} {request.url.path}\n"
     content_type = request.headers.get("content-type", "")
     return await anyio.to_thread.run_sync(digest_of, head, content_type, body)

@@ -37,12 +37,12 @@ def without_negative_zero(value: Decimal) -> Decimal:
     return value + 0
 
 
-MONEY_TEXT = re.compile(r"^\s*-?\d+(\.\d+)?\s*$", re.ASCII)
+MONEY_TEXT = re.compile(r"^-?\d+(\.\d+)?\Z", re.ASCII)
 
 
 def plain_decimal_text(value: object) -> object:
     """A string amount is ASCII digits with an optional fraction: Python's `Decimal` alone
-    would also read `"1_000"`, `"1e2"` or other scripts' digits (`"١٢"`)."""
+    would also read `"1_000"`, `"1e2"`, `" 12.50\n"` or other scripts' digits (`"١٢"`)."""
     if isinstance(value, str) and not MONEY_TEXT.match(value):
         raise ValueError('must be a plain decimal like "12.50"')
     return value

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, true
+from sqlalchemy import CheckConstraint, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backoffice.models import Base, IdMixin, TimestampMixin
@@ -14,7 +14,8 @@ class Role(StrEnum):
 
 
 class User(IdMixin, TimestampMixin, Base):
-    """Emails are stored lower-cased, so the plain unique constraint is case-insensitive."""
+    """Emails are stored in one normal form (NFKC, case-folded): the plain unique
+    constraint then ignores case and look-alike spellings."""
 
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("role IN ('user', 'admin')", name="role"),)
@@ -24,3 +25,5 @@ class User(IdMixin, TimestampMixin, Base):
     full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), server_default=Role.USER.value)
     is_active: Mapped[bool] = mapped_column(server_default=true())
+    token_version: Mapped[int] = mapped_column(server_default=text("0"))
+    """Carried by access tokens as `ver`; bumped to refuse every one issued before."""

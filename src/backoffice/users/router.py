@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from backoffice.auth.dependencies import AdminUser, AuthServiceDep, CurrentUser
+from backoffice.auth.dependencies import AdminUser, AuthServiceDep, CurrentUser, NoStore
 from backoffice.errors import error_responses as errors
 from backoffice.pagination import Page, PageDep
 from backoffice.schemas import DbId, SafeStr
@@ -21,6 +21,7 @@ UserId = Annotated[DbId, Path(description="User id")]
     "/me",
     response_model=UserRead,
     operation_id="users-me",
+    dependencies=[NoStore],
     summary="The signed-in user",
     responses=errors(401),
 )
@@ -32,6 +33,7 @@ async def read_me(user: CurrentUser, users: UserServiceDep) -> Any:
     "/me",
     response_model=UserRead,
     operation_id="users-update-me",
+    dependencies=[NoStore],
     summary="Change the signed-in user's name or email",
     responses=errors(401, 409, 422),
 )
@@ -44,7 +46,7 @@ async def update_me(body: UserUpdate, user: CurrentUser, users: UserServiceDep) 
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="users-change-password",
     summary="Change the password; every device is signed out",
-    responses=errors(400, 401, 422),
+    responses=errors(400, 401, 422, 429),
 )
 async def change_password(
     body: PasswordChange, user: CurrentUser, auth: AuthServiceDep

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.errors import Conflict, NotFound
 from backoffice.pagination import PageParams
-from backoffice.principal import Principal
-from backoffice.security import hash_password
+from backoffice.principal import Identity, Principal
+from backoffice.security import AccessClaims, hash_password
 from backoffice.settings import Settings
 from backoffice.sql import is_unique_violation
 from backoffice.users.models import Role, User
@@ -65,19 +65,26 @@ class UserService:
             raise UserNotFound()
         return row
 
-    async def active_principal(self, user_id: int) -> Principal | None:
-        return await self.repo.active_principal(user_id)
+    async def active_principal(self, claims: AccessClaims) -> Principal | None:
+        return await self.repo.active_principal(claims)
+
+    async def active_identity(self, user_id: int) -> Identity | None:
+        return await self.repo.active_identity(user_id)
+
+    async def bump_token_version(self, user_id: int) -> None:
+        """Part of the caller's transaction: the caller commits."""
+        await self.repo.bump_token_version(user_id)
 
     async def credentials(self, email: str) -> Credentials | None:
         return await self.repo.credentials(email)
 
-    async def hashed_password(self, user_id: int) -> str:
-        stored = await self.repo.hashed_password(user_id)
-        if stored is None:
+    async def email_and_password_hash(self, user_id: int) -> tuple[str, str]:
+        row = await self.repo.email_and_password_hash(user_id)
+        if row is None:
             raise UserNotFound()
-        return stored
+        return row
 
-    async def lock_unchanged(self, user_id: int, hashed_password: str) -> bool:
+    async def lock_unchanged(self, user_id: int, hashed_password: str) -> Identity | None:
         """Part of the caller's transaction: the row stays locked until it commits.
 
         A password checked outside a transaction (bcrypt is slow) is only good if the
@@ -112,7 +119,11 @@ class UserService:
             changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
         ):
             raise CannotChangeSelf()
+        revoke = changes.get("is_active") is False or changes.get("role", user.role) != user.role
         for field, value in changes.items():
             setattr(user, field, value)
+        if revoke:
+            # A demoted or deactivated user's access tokens stop working at once.
+            await self.repo.bump_token_version(user_id)
         await self.session.commit()
         return user
