@@ -98,7 +98,7 @@ async def main(count: int, repeat: int) -> None:
     for n in range(settings.rate_limit_max_keys):
         anonymous.hit(f"ip:prefill-{n}")  # full: from here on, every new address evicts one
     limited = RateLimitMiddleware(empty_app, settings, users, anonymous)
-    token, _ = create_access_token(settings, 42, "user")
+    token, _ = create_access_token(settings, 42, "user", 0)
     bearer = [(b"authorization", f"Bearer {token}".encode())]
 
     def verified(n: int) -> Scope:
