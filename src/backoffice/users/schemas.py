@@ -22,7 +22,17 @@ def _password_bytes(value: str) -> str:
     return value
 
 
-NewPassword = Annotated[str, AfterValidator(_password_bytes)]
+NewPassword = Annotated[
+    str,
+    Field(
+        min_length=MIN_PASSWORD_BYTES,
+        max_length=MAX_PASSWORD_BYTES,
+        description=f"{MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt reads "
+        "no more): the character bounds here are what JSON Schema can say, a character "
+        "outside ASCII takes 2 to 4 of the bytes",
+    ),
+    AfterValidator(_password_bytes),
+]
 FullName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
