@@ -29,8 +29,10 @@ async def test_price_is_stored_with_two_decimals_and_read_as_a_string(
 
 @pytest.mark.parametrize(
     "price",
-    ["-1", -1, "1.234", 1.234, "1e309", "NaN", "Infinity", "10000000000.00", "abc", True]
-    + ["-0", "-0.00", "1.500", "00000000001"],
+    [
+        *("-1", -1, "1.234", 1.234, "1e309", "NaN", "Infinity", "10000000000.00", "abc", True),
+        *("-0", "-0.00", "1.500", "00000000001"),
+    ],
 )
 async def test_invalid_money_is_422(
     client: httpx.AsyncClient, user: SignedInUser, price: object
