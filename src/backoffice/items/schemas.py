@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from backoffice.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_SKIP, SortOrder
-from backoffice.schemas import DbId, PatchModel, ReadModel, RequestModel
+from backoffice.schemas import BodyId, PatchModel, ReadModel, RequestModel
 
 
 def money_string(value: Decimal) -> str:
@@ -75,7 +75,7 @@ MoneyOut = Annotated[Decimal, PlainSerializer(money_string, return_type=str)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, Field(max_length=2000)]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-FileRef = Annotated[DbId, Field(description="A file the item's owner uploaded")]
+FileRef = Annotated[BodyId, Field(description="A file the item's owner uploaded")]
 
 
 class ItemCreate(RequestModel):

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from backoffice.schemas import Email, ReadModel, RequestModel
+from backoffice.schemas import Email, Flag, ReadModel, RequestModel
 from backoffice.security import MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES
 from backoffice.users.models import Role
 
@@ -48,7 +48,7 @@ class UserUpdate(RequestModel):
 
 
 class UserAdminUpdate(RequestModel):
-    is_active: bool | None = None
+    is_active: Flag | None = None
     role: Role | None = None
 
 
