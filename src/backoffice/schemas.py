@@ -1,6 +1,7 @@
 """Base classes shared by every module's request and response models."""
 
 import unicodedata
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 from annotated_types import Ge, Le
@@ -31,9 +32,17 @@ DbId = Annotated[int, Ge(1), Le(MAX_DB_ID), BeforeValidator(canonical_id_text)]
 
 The bounds come before the validator, so they are in the JSON Schema too."""
 
-BodyId = Annotated[int, Strict(), Ge(1), Le(MAX_DB_ID)]
-"""An id inside a JSON body: a JSON integer, as its schema says; lax parsing would also
-take `true` as 1 and `"5"` as 5."""
+
+def json_number(value: Any) -> Any:
+    """A JSON number (`348.0` is an integer to JSON Schema too), never a boolean or a string."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+BodyId = Annotated[int, Ge(1), Le(MAX_DB_ID), BeforeValidator(json_number)]
+"""An id inside a JSON body, as its schema says: lax parsing would also take `true` as 1
+and `"5"` as 5."""
 
 Flag = Annotated[bool, Strict()]
 """A boolean inside a JSON body: `true` or `false`, not `1`, `"yes"` or `"true"`."""

@@ -70,3 +70,16 @@ async def test_hired_on_is_a_plain_date(
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "hired_on"]
+
+
+async def test_an_integral_json_number_is_an_id(
+    client: httpx.AsyncClient, user: SignedInUser, make_file: UploadFactory
+) -> None:
+    file = await make_file(user)
+    response = await client.post(
+        "/items",
+        content=f'{{"name": "Float id", "price": 1, "image_file_id": {file["id"]}.0}}'.encode(),
+        headers={**user.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201
+    assert response.json()["image_file_id"] == file["id"]

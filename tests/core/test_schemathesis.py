@@ -68,7 +68,9 @@ def only_inexpressible_rules(response: httpx.Response | requests.Response) -> bo
     return (
         isinstance(detail, list)
         and bool(detail)
-        and all(any(rule in str(entry.get("msg")) for rule in INEXPRESSIBLE_RULES) for entry in detail)
+        and all(
+            any(rule in str(entry.get("msg")) for rule in INEXPRESSIBLE_RULES) for entry in detail
+        )
     )
 
 
