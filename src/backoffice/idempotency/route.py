@@ -41,7 +41,9 @@ async def idempotency_key(
         Header(
             alias=HEADER,
             pattern=KEY_PATTERN,
-            description="Retry-safe key: the same key within 24 h replays the first response",
+            description="Retry-safe key: the same key within 24 h replays the first response "
+            "(`Idempotent-Replayed: true`), also when what it created was deleted since; "
+            "the same key with another body is 422; a key still in use is 409",
         ),
     ] = None,
 ) -> str | None:
