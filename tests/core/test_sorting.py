@@ -1,15 +1,18 @@
 """`sql.ordered`, the one sort every list uses: stable, NULLs last, index-friendly."""
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import InstrumentedAttribute
 
 from backoffice.employees.models import Employee
 from backoffice.pagination import SortOrder
 from backoffice.sql import ordered
 
 
-def order_by_sql(key: object, order: SortOrder) -> str:
-    query = ordered(select(Employee.id), key, order, Employee.id)  # type: ignore[arg-type]
+def order_by_sql(key: InstrumentedAttribute[Any], order: SortOrder) -> str:
+    query = ordered(select(Employee.id), key, order, Employee.id)
     return str(query.compile(dialect=postgresql.dialect())).split("ORDER BY ")[1]
 
 
