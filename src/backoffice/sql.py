@@ -10,6 +10,11 @@ fails the same way.
   service's 404); a change that must read the row before deciding locks it first with
   `SELECT ... FOR UPDATE`, so concurrent edits queue and each sees what the previous
   one committed. `updated_at` is the column's `onupdate`, which Core UPDATEs apply.
+  Why this and not the ORM's load-set-flush: one round trip instead of a SELECT and a
+  flush, no identity map or unit of work to pay for, exactly the response's columns
+  back, and no expired attribute to lazy-load (a `MissingGreenlet` under asyncio). The
+  trade-off: a write that changes nothing still runs its UPDATE (and stamps
+  `updated_at`), where the ORM would have skipped it.
 - Sorting: `ordered`, a key and a unique tiebreak in one direction.
 - Integrity errors: `integrity_errors`, a constraint name to domain error mapping that
   each service declares for the constraints a client can break.
