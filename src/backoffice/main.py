@@ -1,5 +1,6 @@
 """The app factory: lifespan, middleware, routers and error handlers."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +13,12 @@ from fastapi_offline import FastAPIOffline
 
 from backoffice.accounts.router import router as accounts_router
 from backoffice.auth.router import router as auth_router
-from backoffice.db import create_engine, create_read_sessionmaker, create_sessionmaker
+from backoffice.db import (
+    create_engine,
+    create_gate,
+    create_read_sessionmaker,
+    create_sessionmaker,
+)
 from backoffice.employees.router import router as employees_router
 from backoffice.errors import install_error_handlers
 from backoffice.files.router import router as files_router
@@ -43,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
+        app.state.db_gate = create_gate(settings)
         configure_hash_queue(settings.bcrypt_queue_seconds)
         await prepare_dummy_hash(settings.bcrypt_rounds)
         sweeper = NotificationSweeper(
@@ -50,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.notification_sweeper = sweeper
         sweeper.start()
+        freeze_startup_objects()
         try:
             yield
         finally:
@@ -160,6 +168,20 @@ def add_routes(
             strict_content_type=route.strict_content_type,
             max_body_size=route.max_body_size,
         )
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up built out of every later garbage collection.
+
+    Modules, the app, its routes and pydantic's and SQLAlchemy's caches live as long as
+    the process, yet each full (generation 2) collection walked them all: in-process,
+    five of them took 435 ms of 3,000 item reads, up to 136 ms each, a stall of every
+    request in flight (the p99 of `make bench` at 64 connections). `gc.freeze()` moves
+    them to a permanent generation that collections skip; objects made later are
+    collected as before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_worker_app() -> FastAPI:
