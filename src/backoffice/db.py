@@ -1,7 +1,6 @@
 """The async engine and sessionmaker, and the one-session-per-request dependency."""
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import anyio
@@ -140,17 +139,21 @@ class ConnectionGate:
         self._slots = anyio.Semaphore(slots, fast_acquire=True)
         self.timeout_seconds = timeout_seconds
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def acquire(self) -> None:
+        """A slot, at once when one is free (no timer, the common case), else in turn."""
+        try:
+            self._slots.acquire_nowait()
+            return
+        except anyio.WouldBlock:
+            pass
         try:
             with anyio.fail_after(self.timeout_seconds):
                 await self._slots.acquire()
         except TimeoutError as exc:
             raise PoolTimeout("no database connection free within DB_POOL_TIMEOUT") from exc
-        try:
-            yield
-        finally:
-            self._slots.release()
+
+    def release(self) -> None:
+        self._slots.release()
 
 
 def create_gate(settings: Settings) -> ConnectionGate:
@@ -170,12 +173,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     state = request.app.state
     maker = state.read_sessionmaker if request.method in READ_ONLY_METHODS else state.sessionmaker
     gate: ConnectionGate = state.db_gate
-    async with gate.slot(), maker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
+    await gate.acquire()
+    try:
+        async with maker() as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+    finally:
+        gate.release()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
