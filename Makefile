@@ -57,7 +57,7 @@ bench: install bench-ratelimit
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get install -y wrk || { $$SUDO apt-get update && $$SUDO apt-get install -y wrk; }; }; }
 	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (https://github.com/wg/wrk): install it and retry" >&2; exit 1; }
-	$(UV) run python bench/http_bench.py $(BENCH_ARGS)
+	$(UV) run --frozen --group bench python bench/http_bench.py $(BENCH_ARGS)
 
 # `make bench-ratelimit`: the request limiter's CPU cost per request, no server needed.
 bench-ratelimit: install

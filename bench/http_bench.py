@@ -23,6 +23,7 @@ Every process it starts is stopped on the way out, errors included.
 import argparse
 import asyncio
 import contextlib
+import importlib
 import os
 import platform
 import re
@@ -33,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import warnings
@@ -43,6 +45,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import asyncpg
+import bcrypt
 import httpx
 import psutil
 from alembic import command
@@ -56,6 +59,9 @@ warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR")
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
+PLOT = ROOT / "docs" / "benchmarks.png"
+STORM_LOGINS = 50
+STORM_ROUNDS = 12
 START_MARKER = "<!-- http-bench:start -->"
 END_MARKER = "<!-- http-bench:end -->"
 HOST = "127.0.0.1"
@@ -71,6 +77,8 @@ class Scenario:
     auth: bool
     connections: int | None = None  # else --connections
     script: str | None = None  # a wrk Lua script (POST bodies)
+    workers: int = 1  # the service's WEB_CONCURRENCY
+    storm: bool = False  # 50 concurrent sign-ins at bcrypt cost 12 meanwhile
 
 
 @dataclass
@@ -89,6 +97,8 @@ class Result(WrkStats):
     server: str
     cpu_us: float
     pg_cpu_us: float | None
+    rss_mb: float = 0.0  # the server's resident memory after the run (workers included)
+    served: int = 0  # requests the server had answered by then, warm-ups included
 
 
 # ---------------------------------------------------------------------------------
@@ -116,6 +126,7 @@ class Server:
                 argv, env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT
             )
         self.ps = psutil.Process(self.process.pid)
+        self.served = 0
 
     def wait_until_live(self, path: str, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
@@ -130,9 +141,29 @@ class Server:
             time.sleep(0.1)
         raise TimeoutError(f"{self.name} did not start:\n{self.tail()}")
 
+    def processes(self) -> list[psutil.Process]:
+        """The server and its workers (`WEB_CONCURRENCY` > 1 forks them)."""
+        with contextlib.suppress(psutil.Error):
+            return [self.ps, *self.ps.children(recursive=True)]
+        return [self.ps]
+
     def cpu_seconds(self) -> float:
-        times = self.ps.cpu_times()
-        return times.user + times.system
+        total = 0.0
+        for process in self.processes():
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def rss_mb(self) -> float:
+        """Resident memory of the worker(s) that serve requests (not an idle supervisor)."""
+        processes = self.processes()
+        workers = processes[1:] if len(processes) > 1 else processes
+        total = 0
+        for process in workers:
+            with contextlib.suppress(psutil.Error):
+                total += process.memory_info().rss
+        return total / 2**20
 
     def tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -248,11 +279,12 @@ def measure(
     args: argparse.Namespace,
 ) -> Result:
     url = server.base_url + path
-    run_wrk(wrk_command(url, args.warmup, args, token, scenario), args.warmup)
+    warm = parse_wrk(run_wrk(wrk_command(url, args.warmup, args, token, scenario), args.warmup))
     pg_before, cpu_before = pg.snapshot(), server.cpu_seconds()
     output = run_wrk(wrk_command(url, args.duration, args, token, scenario), args.duration)
     cpu_after, pg_after = server.cpu_seconds(), pg.snapshot()
     stats = parse_wrk(output)
+    server.served += warm.requests + stats.requests
     pg_used = PostgresCpu.used(pg_before, pg_after)
     result = Result(
         **vars(stats),
@@ -261,6 +293,8 @@ def measure(
         # max(): a run in which no request completed (a stall) still gets its row.
         cpu_us=(cpu_after - cpu_before) / max(stats.requests, 1) * 1e6,
         pg_cpu_us=pg_used / max(stats.requests, 1) * 1e6 if pg.postmaster else None,
+        rss_mb=server.rss_mb(),
+        served=server.served,
     )
     print(
         f"  {server.name:9} {path:32} {result.rps:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
@@ -416,7 +450,49 @@ def ratios(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def section(results: list[Result], facts: dict[str, str], args: argparse.Namespace) -> str:
+def extras(results: list[Result], storm: "StormStats | None", soak: "Soak | None") -> str:
+    """Scaling, the login storm and memory, under the table."""
+    lines = []
+    by = {(r.scenario.key, r.server): r for r in results}
+    one, two = by.get(("item", "service")), by.get(("item2w", "service"))
+    if one and two:
+        lines.append(
+            f"- `WEB_CONCURRENCY=2` serves **{two.rps / one.rps:.2f}x** the one-worker "
+            f"requests/s of `GET /items/{{id}}` ({two.rps:,.0f} vs {one.rps:,.0f}; p99 "
+            f"{two.p99_ms:.0f} vs {one.p99_ms:.0f} ms): wrk and PostgreSQL share the same vCPUs."
+        )
+    if storm is not None:
+        reads = by.get(("storm", "service"))
+        lines.append(
+            f"- Login storm: {STORM_LOGINS} clients signing in back to back (bcrypt cost "
+            f"{STORM_ROUNDS}) made {storm.logins:,} sign-ins: {storm.ok:,} 200, "
+            f"{storm.busy:,} 503 `busy` (with `Retry-After`), {storm.other:,} other; sign-in "
+            f"p50 {storm.p50_s:.2f} s, p99 {storm.p99_s:.2f} s, max {storm.max_s:.2f} s"
+            + (f"; the reads beside it: p99 {reads.p99_ms:.0f} ms." if reads else ".")
+        )
+    services = [r for r in results if r.server == "service" and r.scenario.workers == 1]
+    if services:
+        first, last = services[0], services[-1]
+        lines.append(
+            f"- Memory of the one-worker service: RSS {first.rss_mb:.1f} MB after "
+            f"{first.served:,} requests, {last.rss_mb:.1f} MB after {last.served:,}."
+        )
+    if soak is not None:
+        growth = (soak.end_rss_mb / soak.half_rss_mb - 1) * 100
+        lines.append(
+            f"- Soak: RSS {soak.half_rss_mb:.1f} MB after {soak.half:,} requests, "
+            f"{soak.end_rss_mb:.1f} MB after {soak.end:,} ({growth:+.1f}%)."
+        )
+    return "\n".join(lines)
+
+
+def section(
+    results: list[Result],
+    facts: dict[str, str],
+    args: argparse.Namespace,
+    storm: "StormStats | None" = None,
+    soak: "Soak | None" = None,
+) -> str:
     load = f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency"
     vcpus = facts["cpu"].split()[0]
     return f"""{START_MARKER}
@@ -450,6 +526,9 @@ PostgreSQL's processes.
 
 Ratios:
 {ratios(results)}
+{extras(results, storm, soak)}
+
+![req/s and p99 per scenario, service and baseline](benchmarks.png)
 {END_MARKER}"""
 
 
@@ -584,6 +663,134 @@ def package_of(frame: str) -> str:
 
 
 # ---------------------------------------------------------------------------------
+# Login storm, memory soak, plot
+
+
+@dataclass
+class StormStats:
+    logins: int
+    ok: int
+    busy: int  # 503 `busy` with Retry-After: no bcrypt slot within BCRYPT_QUEUE_SECONDS
+    other: int
+    p50_s: float
+    p99_s: float
+    max_s: float
+
+
+async def storm_user(base_url: str, dsn: str) -> str:
+    """A user whose stored hash has cost 12, as production's (the bench service hashes at 4)."""
+    email = f"storm-{uuid.uuid4().hex[:10]}@example.com"
+    async with httpx.AsyncClient(base_url=base_url + "/api/v1", timeout=30) as client:
+        registered = await client.post(
+            "/auth/register", json={"email": email, "password": PASSWORD, "full_name": "Storm"}
+        )
+        registered.raise_for_status()
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(STORM_ROUNDS)).decode()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("UPDATE users SET hashed_password = $1 WHERE email = $2", hashed, email)
+    finally:
+        await conn.close()
+    return email
+
+
+class LoginStorm:
+    """`STORM_LOGINS` clients signing in back to back, in a thread, while wrk reads."""
+
+    def __init__(self, base_url: str, email: str, seconds: float) -> None:
+        self.base_url, self.email, self.seconds = base_url, email, seconds
+        self.latencies: list[float] = []
+        self.statuses: Counter[int] = Counter()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._storm()), daemon=True)
+        self.stats: StormStats | None = None
+
+    def __enter__(self) -> "LoginStorm":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.thread.join(timeout=self.seconds + 60)
+        ordered = sorted(self.latencies) or [0.0]
+        self.stats = StormStats(
+            logins=len(self.latencies),
+            ok=self.statuses[200],
+            busy=self.statuses[503],
+            other=sum(n for status, n in self.statuses.items() if status not in (200, 503)),
+            p50_s=ordered[len(ordered) // 2],
+            p99_s=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+            max_s=ordered[-1],
+        )
+
+    async def _storm(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        body = {"email": self.email, "password": PASSWORD}
+        limits = httpx.Limits(max_connections=STORM_LOGINS)
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=60, limits=limits) as client:
+
+            async def one_client() -> None:
+                while time.monotonic() < deadline:
+                    started = time.monotonic()
+                    try:
+                        response = await client.post("/api/v1/auth/login", json=body)
+                        status = response.status_code
+                    except httpx.HTTPError:
+                        status = 0
+                    self.latencies.append(time.monotonic() - started)
+                    self.statuses[status] += 1
+
+            await asyncio.gather(*(one_client() for _ in range(STORM_LOGINS)))
+
+
+@dataclass
+class Soak:
+    half: int
+    half_rss_mb: float
+    end: int
+    end_rss_mb: float
+
+
+def soak_memory(service: Server, path: str, token: str, args: argparse.Namespace) -> Soak:
+    """Item GETs in 10 s wrk runs until the service has served `--soak` requests."""
+    url = service.base_url + path
+    half: tuple[int, float] | None = None
+    print(f"\nsoak: until {args.soak:,} requests ({service.served:,} so far)", flush=True)
+    while service.served < args.soak:
+        stats = parse_wrk(run_wrk(wrk_command(url, 10, args, token), 10))
+        service.served += stats.requests
+        if half is None and service.served >= args.soak // 2:
+            half = (service.served, service.rss_mb())
+        print(f"  {service.served:,} requests, RSS {service.rss_mb():.1f} MB", flush=True)
+    if half is None:
+        half = (service.served, service.rss_mb())
+    return Soak(half[0], half[1], service.served, service.rss_mb())
+
+
+def plot(results: list[Result], path: Path) -> None:
+    """Requests/s and p99 of every scenario, the service beside its baseline."""
+    matplotlib = importlib.import_module("matplotlib")
+    matplotlib.use("Agg")
+    pyplot = importlib.import_module("matplotlib.pyplot")
+    keys = list(dict.fromkeys(r.scenario.key for r in results))
+    by = {(r.scenario.key, r.server): r for r in results}
+    figure, (rps_axis, p99_axis) = pyplot.subplots(1, 2, figsize=(13, 5))
+    width = 0.4
+    for offset, server in ((-width / 2, "service"), (width / 2, "baseline")):
+        xs = [n + offset for n, key in enumerate(keys) if (key, server) in by]
+        rows = [by[(key, server)] for key in keys if (key, server) in by]
+        rps_axis.bar(xs, [r.rps for r in rows], width, label=server)
+        p99_axis.bar(xs, [r.p99_ms for r in rows], width, label=server)
+    for axis, title in ((rps_axis, "requests/s (higher is better)"), (p99_axis, "p99 ms (log)")):
+        axis.set_xticks(range(len(keys)), keys, rotation=30)
+        axis.set_title(title)
+        axis.legend()
+    p99_axis.set_yscale("log")
+    figure.suptitle("make bench: the service against raw Starlette + asyncpg, one worker")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+
+
+# ---------------------------------------------------------------------------------
 # Main
 
 
@@ -649,30 +856,64 @@ def scenarios(item_id: int, user_id: int, tmp: Path) -> list[Scenario]:
         Scenario(
             "live", "`GET /health/live` (no database)", "/health/live", "/health/live", auth=False
         ),
+        Scenario(
+            "storm",
+            f"`GET /api/v1/items/{{id}}`, 32 connections, during {STORM_LOGINS} concurrent "
+            f"sign-ins at bcrypt cost {STORM_ROUNDS}",
+            f"/api/v1/items/{item_id}",
+            None,
+            auth=True,
+            connections=32,
+            storm=True,
+        ),
+        Scenario(
+            "item2w",
+            "`GET /api/v1/items/{id}`, `WEB_CONCURRENCY=2`",
+            f"/api/v1/items/{item_id}",
+            None,
+            auth=True,
+            workers=2,
+        ),
     ]
 
 
-def start_servers(tmp: Path, url: str, stack: contextlib.ExitStack) -> tuple[Server, Server]:
+JWT_SECRET = secrets.token_urlsafe(48)  # one for every service process: one token for all
+
+
+def start_service(
+    tmp: Path, url: str, stack: contextlib.ExitStack, workers: int = 1, wait: bool = True
+) -> Server:
     service_env = {
         **os.environ,
         "APP_ENV": "test",
         "DATABASE_URL": url,
-        "JWT_SECRET": secrets.token_urlsafe(48),
+        "JWT_SECRET": JWT_SECRET,
         "HOST": HOST,
         "PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
         "DRAIN_SECONDS": "0",
-        "WEB_CONCURRENCY": "1",
+        "WEB_CONCURRENCY": str(workers),
         "BCRYPT_ROUNDS": "4",
         "ACCESS_TOKEN_MINUTES": "120",
+        # The limiter stays on (it is part of every request's cost) with budgets no load
+        # here reaches: one user and one address send everything.
+        "RATE_LIMIT_USER": "100000000/minute",
+        "RATE_LIMIT_ANON": "100000000/minute",
     }
     service = Server(
         "service",
         [sys.executable, "-m", "backoffice", "serve"],
         service_env,
-        tmp / "service" / "out.log",
+        tmp / f"service-{workers}" / "out.log",
     )
     stack.callback(service.stop)
+    if wait:
+        service.wait_until_live("/health/live")
+    return service
+
+
+def start_servers(tmp: Path, url: str, stack: contextlib.ExitStack) -> tuple[Server, Server]:
+    service = start_service(tmp, url, stack, wait=False)
     baseline_env = {**os.environ, "BASELINE_DSN": driver_dsn(url), "PORT": str(free_port())}
     baseline = Server(
         "baseline",
@@ -728,17 +969,34 @@ def run(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> Non
 
     print(f"\n{len(plan)} scenarios, {args.warmup:g} s warm-up + {args.duration:g} s each:")
     results = []
+    storm: StormStats | None = None
+    services = {1: service}
     for scenario in plan:
         token_or_none = token if scenario.auth else None
-        results.append(measure(scenario, service, scenario.service_path, token_or_none, pg, args))
+        if scenario.workers not in services:
+            services[scenario.workers] = start_service(tmp, url, stack, scenario.workers)
+        served_by = services[scenario.workers]
+        if scenario.storm:
+            email = asyncio.run(storm_user(service.base_url, driver_dsn(url)))
+            with LoginStorm(served_by.base_url, email, args.warmup + args.duration) as running:
+                results.append(
+                    measure(scenario, served_by, scenario.service_path, token_or_none, pg, args)
+                )
+            storm = running.stats
+        else:
+            results.append(
+                measure(scenario, served_by, scenario.service_path, token_or_none, pg, args)
+            )
         if scenario.baseline_path is not None:
             results.append(measure(scenario, baseline, scenario.baseline_path, None, pg, args))
+    soak = soak_memory(service, every[0].service_path, token, args) if args.soak else None
 
-    text = section(results, facts, args)
+    text = section(results, facts, args, storm, soak)
     print("\n" + text.split("\n", 2)[2].rsplit("\n", 1)[0])
     if args.write_docs:
         write_docs(text)
-        print(f"\nwrote {DOCS.relative_to(ROOT)}")
+        plot(results, PLOT)
+        print(f"\nwrote {DOCS.relative_to(ROOT)} and {PLOT.relative_to(ROOT)}")
     if args.profile:
         profile(service, every[0].service_path, token, args.profile, args)
 
@@ -751,6 +1009,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--items", type=int, default=50, help="items to seed")
+    parser.add_argument(
+        "--soak",
+        type=int,
+        metavar="REQUESTS",
+        help="afterwards, item GETs until the one-worker service has served this many; "
+        "its RSS at half and at the end",
+    )
     parser.add_argument(
         "--write-docs",
         action="store_true",

@@ -30,7 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from backoffice import embedded_db
 from backoffice.cli import alembic_config
-from backoffice.items.repository import ItemFilter, search_query
+from backoffice.items.repository import search_query
+from backoffice.items.schemas import ItemQuery
+from backoffice.pagination import SortOrder
 from backoffice.settings import Settings
 
 ROWS = 1_000_000
@@ -56,24 +58,18 @@ SELECT
 FROM generate_series(1, :rows) AS g
 """
 
-# Each scenario: the filters, the sort key and whether it descends.
-SCENARIOS: dict[str, tuple[ItemFilter, str, bool]] = {
-    "q search, rare term: q='c0ffe', newest first": (
-        ItemFilter(q="c0ffe"),
-        "created_at",
-        True,
+# Each scenario: the query parameters of `GET /items`.
+SCENARIOS: dict[str, ItemQuery] = {
+    "q search, rare term: q='c0ffe', newest first": ItemQuery(q="c0ffe"),
+    "q search, common term: q='Vintage Lamp' (1 row in 120), newest first": ItemQuery(
+        q="Vintage Lamp"
     ),
-    "q search, common term: q='Vintage Lamp' (1 row in 120), newest first": (
-        ItemFilter(q="Vintage Lamp"),
-        "created_at",
-        True,
-    ),
-    "category + price range, sorted by price": (
-        ItemFilter(
-            category="category-07", min_price=Decimal("100.00"), max_price=Decimal("200.00")
-        ),
-        "price",
-        False,
+    "category + price range, sorted by price": ItemQuery(
+        category="category-07",
+        min_price=Decimal("100.00"),
+        max_price=Decimal("200.00"),
+        sort="price",
+        order=SortOrder.ASC,
     ),
 }
 
@@ -136,8 +132,8 @@ async def run(url: str, rows: int) -> None:
         await fill(conn, rows)
         size = await conn.scalar(text("SELECT pg_size_pretty(pg_total_relation_size('items'))"))
         print(f"items: {rows:,} rows, {size} with indexes\n")
-        for title, (filters, sort, descending) in SCENARIOS.items():
-            query = search_query(filters, sort=sort, descending=descending)
+        for title, params in SCENARIOS.items():
+            query = search_query(params, owner_id=None)
             page_sql = compiled(query.limit(PAGE))
             count_sql = compiled(select(func.count()).select_from(query.order_by(None).subquery()))
             print(f"## {title}\n\n```sql\n{page_sql}\n```\n")

@@ -3,10 +3,12 @@
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import Executable, Result, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -121,21 +123,66 @@ def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+class ConnectionGate:
+    """First come, first served admission of requests to the connection pool.
+
+    SQLAlchemy's async pool waits on an `asyncio.Queue`, whose waiters can be overtaken:
+    a connection handed back is taken by a request that just arrived while the woken
+    waiter goes back to the end of the line. At 64 connections over a pool of 15, some
+    requests waited seconds (wrk: p50 54 ms, p99 1.56 s, 19 timeouts) while most went
+    through. This gate, sized to the pool, hands each free slot to the longest waiter
+    (anyio's semaphore), so a request waits its turn; past `DB_POOL_TIMEOUT` it gets
+    the pool's own answer, 503 with `Retry-After`, never a hang.
+    """
+
+    def __init__(self, slots: int, timeout_seconds: float) -> None:
+        self._slots = anyio.Semaphore(slots, fast_acquire=True)
+        self.timeout_seconds = timeout_seconds
+
+    async def acquire(self) -> None:
+        """A slot, at once when one is free (no timer, the common case), else in turn."""
+        try:
+            self._slots.acquire_nowait()
+            return
+        except anyio.WouldBlock:
+            pass
+        try:
+            with anyio.fail_after(self.timeout_seconds):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise PoolTimeout("no database connection free within DB_POOL_TIMEOUT") from exc
+
+    def release(self) -> None:
+        self._slots.release()
+
+
+def create_gate(settings: Settings) -> ConnectionGate:
+    return ConnectionGate(
+        settings.db_pool_size + settings.db_max_overflow, settings.db_pool_timeout
+    )
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; services commit, and anything left open is rolled back.
 
     The service commits inside the handler, so a failing commit raises before any
     response is built and reaches the client as an error, never after a 2xx. Safe
-    methods get an autocommit session (see `create_read_sessionmaker`).
+    methods get an autocommit session (see `create_read_sessionmaker`). The request
+    waits for its turn at the pool first (`ConnectionGate`).
     """
     state = request.app.state
     maker = state.read_sessionmaker if request.method in READ_ONLY_METHODS else state.sessionmaker
-    async with maker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
+    gate: ConnectionGate = state.db_gate
+    await gate.acquire()
+    try:
+        async with maker() as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+    finally:
+        gate.release()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -99,7 +99,10 @@ class BodyRoute(APIRoute):
             responses[status_code] = {
                 **declared,
                 "model": ErrorBody,
-                "description": f"{own}; {description}" if own else description,
+                # A route rebuilt from its own fields (`add_routes`) already says it.
+                "description": f"{own}; {description}"
+                if own and description not in own
+                else own or description,
             }
         self.responses = responses
 

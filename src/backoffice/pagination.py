@@ -5,8 +5,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Self, TypeVar
 
-from fastapi import Depends, Query
-from pydantic import BaseModel
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from backoffice.schemas import RequestModel
 
 T = TypeVar("T")
 
@@ -26,16 +28,28 @@ class PageParams:
     limit: int = DEFAULT_LIMIT
 
 
-async def page_params(
-    skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="Rows to skip")] = 0,
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_LIMIT, description="Page size, at most 100")
-    ] = DEFAULT_LIMIT,
-) -> PageParams:
-    return PageParams(skip=skip, limit=limit)
+class ListQuery(RequestModel):
+    """The query parameters of a list route, read as one model (`Annotated[<Thing>Query,
+    Query()]`): the page here, the module's filters and sort in its subclass.
+
+    NUL characters are 422 (`RequestModel`); unknown parameters are ignored, as on any
+    route (`ItemQuery` forbids them).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    skip: Annotated[int, Field(ge=0, le=MAX_SKIP, description="Rows to skip")] = 0
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Page size, at most 100")] = (
+        DEFAULT_LIMIT
+    )
+
+    @property
+    def page(self) -> PageParams:
+        return PageParams(skip=self.skip, limit=self.limit)
 
 
-PageDep = Annotated[PageParams, Depends(page_params)]
+ListQueryDep = Annotated[ListQuery, Query()]
+"""A list with no filters of its own: only the page."""
 
 
 class Page(BaseModel, Generic[T]):

@@ -1,30 +1,105 @@
-"""SQL shapes every repository shares: a safe substring filter, a counted page, and
-telling a duplicate key from other integrity errors."""
+"""SQL shapes every repository shares, so every module reads, writes, sorts, pages and
+fails the same way.
 
-from collections.abc import Sequence
-from typing import Any
+- Rows: each repository declares its rows as a `NamedTuple` of the fields a response
+  needs; `columns_of` turns that into the columns it selects (and returns on writes),
+  and `typed`/`fetch_page` turn Core result rows into it. One list of names, typed
+  attributes, and no ORM entity to build or lazy-load.
+- Writes: Core `INSERT ... RETURNING` and `UPDATE ... RETURNING` of those columns, one
+  statement each. An UPDATE that finds no row means the row was deleted meanwhile (the
+  service's 404); a change that must read the row before deciding locks it first with
+  `SELECT ... FOR UPDATE`, so concurrent edits queue and each sees what the previous
+  one committed. `updated_at` is the column's `onupdate`, which Core UPDATEs apply.
+  Why this and not the ORM's load-set-flush: one round trip instead of a SELECT and a
+  flush, no identity map or unit of work to pay for, exactly the response's columns
+  back, and no expired attribute to lazy-load (a `MissingGreenlet` under asyncio). The
+  trade-off: a write that changes nothing still runs its UPDATE (and stamps
+  `updated_at`), where the ORM would have skipped it.
+- Sorting: `ordered`, a key and a unique tiebreak in one direction.
+- Integrity errors: `integrity_errors`, a constraint name to domain error mapping that
+  each service declares for the constraints a client can break.
+"""
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from functools import cache
+from typing import Any, NamedTuple, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import Column, ColumnElement, Row, Select, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from backoffice.pagination import PageParams
+from backoffice.errors import DomainError
+from backoffice.models import Base
+from backoffice.pagination import PageParams, SortOrder
+from backoffice.schemas import PatchModel
 
-UNIQUE_VIOLATION = "23505"
-
-
-def is_unique_violation(exc: IntegrityError) -> bool:
-    """A duplicate key (a 409), as opposed to any other broken constraint (a bug: 500)."""
-    return getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION
-
-
-FOREIGN_KEY_VIOLATION = "23503"
+R = TypeVar("R", bound=NamedTuple)
+"""A repository's row type: a `NamedTuple` of the fields a response needs."""
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
-def is_foreign_key_violation(exc: IntegrityError) -> bool:
-    """A row naming a parent that is gone (deleted concurrently): the parent's 404."""
-    return getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION
+@cache
+def columns_of(model: type[Base], row: type[NamedTuple]) -> tuple[InstrumentedAttribute[Any], ...]:
+    """The model's columns named by `row`'s fields, in that order (an unknown name fails
+    at import). What a read selects and a write returns, so `row._make` fits them."""
+    return tuple(getattr(model, name) for name in row._fields)
+
+
+def typed(row_type: type[R], row: Row[*tuple[Any, ...]] | None) -> R | None:
+    """A Core row of `columns_of(..., row_type)` as `row_type` (None stays None)."""
+    return None if row is None else row_type._make(row)
+
+
+async def insert_row(
+    session: AsyncSession, model: type[Base], row_type: type[R], values: Mapping[str, Any]
+) -> R:
+    """`INSERT ... RETURNING` the row's columns: the one way a row is created."""
+    statement = insert(model).values(**values).returning(*columns_of(model, row_type))
+    return row_type._make((await session.execute(statement)).one())
+
+
+async def update_row(
+    session: AsyncSession,
+    model: type[Base],
+    row_type: type[R],
+    where: ColumnElement[bool],
+    values: Mapping[str, Any],
+) -> R | None:
+    """`UPDATE ... RETURNING` the row's columns: the one way a row is changed.
+
+    None when no row matches (deleted meanwhile: the service's 404). The UPDATE locks
+    the row until the transaction ends. With nothing to set, the row as it is.
+    """
+    columns = columns_of(model, row_type)
+    statement = (
+        update(model)
+        .where(where)
+        .values(**values)
+        .returning(*columns)
+        .execution_options(synchronize_session=False)
+        if values
+        else select(*columns).where(where)
+    )
+    return typed(row_type, (await session.execute(statement)).one_or_none())
+
+
+async def lock_row(
+    session: AsyncSession, model: type[Base], row_type: type[R], where: ColumnElement[bool]
+) -> R | None:
+    """The row, locked (`SELECT ... FOR UPDATE`) until the transaction ends, for a change
+    decided on what the row holds: a concurrent writer waits, then sees this one's
+    commit; a row deleted meanwhile is None."""
+    statement = select(*columns_of(model, row_type)).where(where).with_for_update()
+    return typed(row_type, (await session.execute(statement)).one_or_none())
+
+
+def changes_of(data: BaseModel) -> dict[str, Any]:
+    """The columns a request body sets: a PATCH body's fields that were sent, any other
+    body's every field (a PUT replaces, left-out optional fields become null)."""
+    return data.model_dump(exclude_unset=isinstance(data, PatchModel))
 
 
 def escape_like(text: str) -> str:
@@ -38,13 +113,66 @@ def contains(q: str, *columns: InstrumentedAttribute[Any]) -> ColumnElement[bool
     return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
+def ordered(
+    query: S,
+    key: ColumnElement[Any] | InstrumentedAttribute[Any],
+    order: SortOrder,
+    tiebreak: InstrumentedAttribute[Any] | None = None,
+) -> S:
+    """`query` ordered by `key`, then by the unique `tiebreak` (omitted when `key` is
+    unique itself), both in `order`: a stable order, so pages never repeat or skip rows.
+
+    A nullable column's NULLs come last in either direction; a NOT NULL key gets no
+    NULLS clause, so a descending sort can still scan its index backwards.
+    """
+    keys = [key.expression if isinstance(key, InstrumentedAttribute) else key]
+    if tiebreak is not None:
+        keys.append(tiebreak.expression)
+    clauses = []
+    for column in keys:
+        clause = column.desc() if order is SortOrder.DESC else column.asc()
+        clauses.append(
+            clause.nulls_last() if isinstance(column, Column) and column.nullable else clause
+        )
+    return query.order_by(*clauses)
+
+
 async def fetch_page(
-    session: AsyncSession, query: Select[*tuple[Any, ...]], page: PageParams
-) -> tuple[Sequence[Any], int]:
-    """One page of `query` (already ordered) and the total the filters match.
+    session: AsyncSession, query: Select[*tuple[Any, ...]], page: PageParams, row_type: type[R]
+) -> tuple[list[R], int]:
+    """One page of `query` (already ordered) as `row_type`, and the total the filters match.
 
     The total comes from the same filtered query, so it is right for the page shown.
     """
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = (await session.execute(query.offset(page.skip).limit(page.limit))).all()
-    return rows, total or 0
+    result = await session.execute(query.offset(page.skip).limit(page.limit))
+    return [row_type._make(row) for row in result], total or 0
+
+
+ConstraintErrors = Mapping[str, Callable[[], DomainError]]
+"""Constraint (or unique index) name -> the domain error a client gets for breaking it."""
+
+
+def constraint_name(exc: IntegrityError) -> str | None:
+    """The constraint asyncpg names on the error SQLAlchemy wraps (`orig.__cause__`)."""
+    name = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    return name if isinstance(name, str) else None
+
+
+@asynccontextmanager
+async def integrity_errors(session: AsyncSession, errors: ConstraintErrors) -> AsyncIterator[None]:
+    """Turn a write's broken constraint into the service's domain error.
+
+    Around the statements and the commit that may break a constraint: the transaction
+    is rolled back, and a constraint named in `errors` raises its error (a taken name is
+    a 409, a parent deleted meanwhile its 404); any other `IntegrityError` is a bug and
+    surfaces as it is (a 500).
+    """
+    try:
+        yield
+    except IntegrityError as exc:
+        await session.rollback()
+        error = errors.get(constraint_name(exc) or "")
+        if error is None:
+            raise
+        raise error() from exc

@@ -98,6 +98,14 @@ async def test_search_with_nul_is_422(client: httpx.AsyncClient, user: SignedInU
     assert response.status_code == 422
 
 
+async def test_unknown_list_parameter_is_ignored(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    """Only `GET /items` refuses unknown parameters; the other lists never did."""
+    response = await client.get("/accounts", params={"colour": "red"}, headers=user.headers)
+    assert response.status_code == 200
+
+
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"skip": -1}])
 async def test_page_bounds_are_422(
     client: httpx.AsyncClient, user: SignedInUser, params: dict[str, int]

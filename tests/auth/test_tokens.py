@@ -1,5 +1,6 @@
 """Every access token the service did not issue, or would not accept now, is a 401."""
 
+import asyncio
 import time
 from typing import Any
 
@@ -7,6 +8,7 @@ import httpx
 import pytest
 from jose import jwt
 
+from backoffice.security import InvalidToken, create_access_token, decode_access_token
 from backoffice.settings import Settings
 from tests.conftest import SignedInUser
 
@@ -151,3 +153,25 @@ async def test_deactivated_user_is_refused_at_once(
     )
     assert response.status_code == 200
     await assert_refused(client, user.access_token)
+
+
+async def test_a_token_accepted_before_is_refused_once_it_expires(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+) -> None:
+    """Verified tokens are remembered; their expiry is still checked on every request."""
+    now = int(time.time())
+    token = sign(claims_for(user, settings, exp=now + 2), settings.jwt_secret)
+    accepted = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert accepted.status_code == 200
+    await asyncio.sleep(max(0.0, now + 2 - time.time()) + 0.05)
+    await assert_refused(client, token)
+
+
+def test_a_token_verified_under_one_secret_is_not_remembered_for_another(
+    settings: Settings,
+) -> None:
+    token, _ = create_access_token(settings, 1, "user", 0)
+    assert decode_access_token(settings, token).user_id == 1
+    other = settings.model_copy(update={"jwt_secret": "another-secret-" * 4})
+    with pytest.raises(InvalidToken):
+        decode_access_token(other, token)

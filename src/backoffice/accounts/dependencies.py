@@ -2,9 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Query
 
-from backoffice.accounts.service import AccountRecord, AccountService
+from backoffice.accounts.repository import AccountRow
+from backoffice.accounts.schemas import AccountQuery
+from backoffice.accounts.service import AccountService
 from backoffice.auth.dependencies import CurrentUser
 from backoffice.db import SessionDep
 from backoffice.notifications.dependencies import OutboxDep
@@ -22,10 +24,11 @@ AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 
 async def valid_account_id(
     account_id: AccountId, user: CurrentUser, accounts: AccountServiceDep
-) -> AccountRecord:
+) -> AccountRow:
     """The account in the path, loaded once per request: 404 unless the caller owns it
     or is an admin. Every route under `/accounts/{account_id}` depends on this."""
     return await accounts.get_for(user, account_id)
 
 
-ValidAccount = Annotated[AccountRecord, Depends(valid_account_id)]
+ValidAccount = Annotated[AccountRow, Depends(valid_account_id)]
+AccountQueryDep = Annotated[AccountQuery, Query()]

@@ -1,65 +1,72 @@
 """SQL of the `accounts` table, through the session it is given.
 
-Reads and writes return Core rows of the columns a response needs (`RETURNING` on
-writes), never ORM entities: nothing to lazy-load, less to build per row.
+Reads and writes return `AccountRow`s, Core rows of the columns a response needs
+(`RETURNING` on writes), never ORM entities: nothing to lazy-load, less to build per row.
 """
 
-from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.accounts.models import Account
-from backoffice.pagination import PageParams
-from backoffice.sql import contains, fetch_page
-
-COLUMNS = (
-    Account.id,
-    Account.name,
-    Account.description,
-    Account.owner_id,
-    Account.created_at,
-    Account.updated_at,
+from backoffice.accounts.schemas import AccountCreate, AccountQuery, AccountUpdate
+from backoffice.pagination import SortOrder
+from backoffice.sql import (
+    changes_of,
+    columns_of,
+    contains,
+    fetch_page,
+    insert_row,
+    ordered,
+    typed,
+    update_row,
 )
+
+
+class AccountRow(NamedTuple):
+    """An account as responses show it (`AccountRead`'s fields)."""
+
+    id: int
+    name: str
+    description: str | None
+    owner_id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+COLUMNS = columns_of(Account, AccountRow)
 
 
 class AccountRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, **values: Any) -> Row[*tuple[Any, ...]]:
-        return (
-            await self.session.execute(insert(Account).values(**values).returning(*COLUMNS))
-        ).one()
+    async def add(self, owner_id: int, data: AccountCreate) -> AccountRow:
+        values = {"owner_id": owner_id, **data.model_dump()}
+        return await insert_row(self.session, Account, AccountRow, values)
 
-    async def get(self, account_id: int, owner_id: int | None) -> Row[*tuple[Any, ...]] | None:
+    async def get(self, account_id: int, owner_id: int | None) -> AccountRow | None:
         """The account, if `owner_id` owns it (`None`: whoever owns it)."""
         query = select(*COLUMNS).where(Account.id == account_id)
         if owner_id is not None:
             query = query.where(Account.owner_id == owner_id)
-        return (await self.session.execute(query)).one_or_none()
+        return typed(AccountRow, (await self.session.execute(query)).one_or_none())
 
-    async def list(
-        self, owner_id: int | None, page: PageParams, q: str | None
-    ) -> tuple[Sequence[Row[*tuple[Any, ...]]], int]:
-        query = select(*COLUMNS).order_by(Account.name, Account.id)
+    async def list(self, owner_id: int | None, query: AccountQuery) -> tuple[list[AccountRow], int]:
+        """By name, then id."""
+        stmt = ordered(select(*COLUMNS), Account.name, SortOrder.ASC, Account.id)
         if owner_id is not None:
-            query = query.where(Account.owner_id == owner_id)
-        if q:
-            query = query.where(contains(q, Account.name))
-        return await fetch_page(self.session, query, page)
+            stmt = stmt.where(Account.owner_id == owner_id)
+        if query.q:
+            stmt = stmt.where(contains(query.q, Account.name))
+        return await fetch_page(self.session, stmt, query.page, AccountRow)
 
-    async def update(self, account_id: int, **values: Any) -> Row[*tuple[Any, ...]] | None:
-        return (
-            await self.session.execute(
-                update(Account)
-                .where(Account.id == account_id)
-                .values(**values)
-                .returning(*COLUMNS)
-                .execution_options(synchronize_session=False)
-            )
-        ).one_or_none()
+    async def update(self, account_id: int, data: AccountUpdate) -> AccountRow | None:
+        """None: deleted meanwhile."""
+        where = Account.id == account_id
+        return await update_row(self.session, Account, AccountRow, where, changes_of(data))
 
     async def delete(self, account_id: int) -> bool:
         """Its employees go with it (`ON DELETE CASCADE` in the database)."""

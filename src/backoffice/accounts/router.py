@@ -1,17 +1,14 @@
 """HTTP of the accounts module."""
 
-from typing import Annotated
+from fastapi import APIRouter, Response, status
 
-from fastapi import APIRouter, Query, Response, status
-
-from backoffice.accounts.dependencies import AccountServiceDep, ValidAccount
+from backoffice.accounts.dependencies import AccountQueryDep, AccountServiceDep, ValidAccount
+from backoffice.accounts.repository import AccountRow
 from backoffice.accounts.schemas import AccountCreate, AccountRead, AccountUpdate
-from backoffice.accounts.service import AccountRecord
 from backoffice.auth.dependencies import CurrentUser
 from backoffice.errors import error_responses as errors
 from backoffice.idempotency.route import IdempotentRoute
-from backoffice.pagination import Page, PageDep
-from backoffice.schemas import SafeStr
+from backoffice.pagination import Page
 
 router = APIRouter(prefix="/accounts", tags=["accounts"], route_class=IdempotentRoute)
 
@@ -26,7 +23,7 @@ router = APIRouter(prefix="/accounts", tags=["accounts"], route_class=Idempotent
 )
 async def create_account(
     body: AccountCreate, user: CurrentUser, accounts: AccountServiceDep
-) -> AccountRecord:
+) -> AccountRow:
     return await accounts.create(user, body)
 
 
@@ -40,13 +37,10 @@ async def create_account(
 async def list_accounts(
     user: CurrentUser,
     accounts: AccountServiceDep,
-    page: PageDep,
-    q: Annotated[
-        SafeStr | None, Query(max_length=200, description="Name contains (case-insensitive)")
-    ] = None,
+    query: AccountQueryDep,
 ) -> Page[AccountRead]:
-    rows, total = await accounts.list(user, page, q)
-    return Page[AccountRead].of(rows, total, page)
+    rows, total = await accounts.list(user, query)
+    return Page[AccountRead].of(rows, total, query.page)
 
 
 @router.get(
@@ -56,7 +50,7 @@ async def list_accounts(
     summary="One account (owner or admin)",
     responses=errors(401, 404, 422),
 )
-async def get_account(account: ValidAccount) -> AccountRecord:
+async def get_account(account: ValidAccount) -> AccountRow:
     return account
 
 
@@ -69,7 +63,7 @@ async def get_account(account: ValidAccount) -> AccountRecord:
 )
 async def update_account(
     body: AccountUpdate, account: ValidAccount, accounts: AccountServiceDep
-) -> AccountRecord:
+) -> AccountRow:
     return await accounts.update(account, body)
 
 

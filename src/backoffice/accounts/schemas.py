@@ -5,7 +5,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from backoffice.schemas import PatchModel, ReadModel, RequestModel
+from backoffice.pagination import ListQuery
+from backoffice.schemas import PatchModel, ReadModel, RequestModel, SafeStr
 
 AccountName = Annotated[str, Field(min_length=1, max_length=200)]
 Description = Annotated[str, Field(max_length=2000)]
@@ -32,3 +33,9 @@ class AccountRead(ReadModel):
     owner_id: int
     created_at: datetime
     updated_at: datetime
+
+
+class AccountQuery(ListQuery):
+    q: Annotated[
+        SafeStr | None, Field(max_length=200, description="Name contains (case-insensitive)")
+    ] = None

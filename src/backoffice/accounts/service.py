@@ -1,21 +1,12 @@
 """Rules about accounts: who may see and change which, and the transaction boundary."""
 
-from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.accounts.repository import AccountRepository
-from backoffice.accounts.schemas import AccountCreate, AccountUpdate
+from backoffice.accounts.repository import AccountRepository, AccountRow
+from backoffice.accounts.schemas import AccountCreate, AccountQuery, AccountUpdate
 from backoffice.errors import NotFound
 from backoffice.notifications.outbox import Outbox
-from backoffice.pagination import PageParams
 from backoffice.principal import Principal
-
-AccountRecord = Row[*tuple[Any, ...]]
-"""An account as the repository returns it: `id, name, description, owner_id, created_at,
-updated_at` as attributes."""
 
 
 class AccountNotFound(NotFound):
@@ -29,9 +20,9 @@ class AccountService:
         self.outbox = outbox
         self.repo = AccountRepository(session)
 
-    async def create(self, owner: Principal, data: AccountCreate) -> AccountRecord:
+    async def create(self, owner: Principal, data: AccountCreate) -> AccountRow:
         """The caller becomes the owner, and is notified in the same transaction."""
-        account = await self.repo.add(owner_id=owner.id, **data.model_dump())
+        account = await self.repo.add(owner.id, data)
         await self.outbox.notify(
             owner.id,
             "account_created",
@@ -41,31 +32,26 @@ class AccountService:
         await self.session.commit()
         return account
 
-    async def list(
-        self, user: Principal, page: PageParams, q: str | None
-    ) -> tuple[Sequence[AccountRecord], int]:
+    async def list(self, user: Principal, query: AccountQuery) -> tuple[list[AccountRow], int]:
         """The caller's accounts (an admin's: everyone's), by name then id."""
-        return await self.repo.list(None if user.is_admin else user.id, page, q)
+        return await self.repo.list(None if user.is_admin else user.id, query)
 
-    async def get_for(self, user: Principal, account_id: int) -> AccountRecord:
+    async def get_for(self, user: Principal, account_id: int) -> AccountRow:
         """The account if the caller owns it or is an admin; otherwise it does not exist."""
         account = await self.repo.get(account_id, None if user.is_admin else user.id)
         if account is None:
             raise AccountNotFound()
         return account
 
-    async def update(self, account: AccountRecord, data: AccountUpdate) -> AccountRecord:
+    async def update(self, account: AccountRow, data: AccountUpdate) -> AccountRow:
         """`account` comes from `get_for`, so the caller may change it."""
-        changes = data.model_dump(exclude_unset=True)
-        if not changes:
-            return account
-        updated = await self.repo.update(account.id, **changes)
+        updated = await self.repo.update(account.id, data)
         if updated is None:  # deleted by a concurrent request
             raise AccountNotFound()
         await self.session.commit()
         return updated
 
-    async def delete(self, account: AccountRecord) -> None:
+    async def delete(self, account: AccountRow) -> None:
         """Removes its employees too (database cascade)."""
         if not await self.repo.delete(account.id):
             raise AccountNotFound()

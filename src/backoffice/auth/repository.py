@@ -1,14 +1,43 @@
-"""SQL of refresh tokens and login attempts."""
+"""SQL of refresh tokens and login attempts (shaped as `accounts/`; these rows are
+written once and stamped, never edited through a request body)."""
 
-from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Row, and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.auth.models import LoginAttempt, RefreshToken
-from backoffice.pagination import PageParams
-from backoffice.sql import fetch_page
+from backoffice.pagination import ListQuery, SortOrder
+from backoffice.sql import fetch_page, lock_row, ordered
+
+
+class RefreshTokenRow(NamedTuple):
+    """What redeeming or revoking a refresh token decides on."""
+
+    id: int
+    user_id: int
+    family_id: int
+    device_name: str | None
+    revoked_at: datetime | None
+    replaced_by_id: int | None
+
+
+class SessionRow(NamedTuple):
+    """A signed-in device: one refresh-token family (`SessionRead`'s fields)."""
+
+    id: int
+    device: str | None
+    created_at: datetime
+    last_used_at: datetime
+
+
+SESSION_COLUMNS = (
+    RefreshToken.family_id.label("id"),
+    func.max(RefreshToken.device_name).label("device"),
+    func.min(RefreshToken.created_at).label("created_at"),
+    func.max(RefreshToken.created_at).label("last_used_at"),
+)
 
 
 class RefreshTokenRepository:
@@ -30,8 +59,8 @@ class RefreshTokenRepository:
         device_name: str | None,
         lifetime_days: int,
     ) -> None:
-        self.session.add(
-            RefreshToken(
+        await self.session.execute(
+            insert(RefreshToken).values(
                 id=token_id,
                 user_id=user_id,
                 family_id=family_id,
@@ -40,17 +69,11 @@ class RefreshTokenRepository:
                 expires_at=func.now() + func.make_interval(0, 0, 0, lifetime_days),
             )
         )
-        await self.session.flush()
 
-    async def lock_unexpired(self, token_hash: str) -> RefreshToken | None:
+    async def lock_unexpired(self, token_hash: str) -> RefreshTokenRow | None:
         """The unexpired token row, locked, so concurrent refreshes of one token queue up here."""
-        token: RefreshToken | None = await self.session.scalar(
-            select(RefreshToken)
-            .where(RefreshToken.token_hash == token_hash, RefreshToken.expires_at > func.now())
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return token
+        where = (RefreshToken.token_hash == token_hash) & (RefreshToken.expires_at > func.now())
+        return await lock_row(self.session, RefreshToken, RefreshTokenRow, where)
 
     async def mark_replaced(self, token_id: int, replaced_by_id: int) -> None:
         await self.session.execute(
@@ -76,28 +99,21 @@ class RefreshTokenRepository:
             .values(revoked_at=func.now())
         )
 
-    async def sessions(
-        self, user_id: int, page: PageParams
-    ) -> tuple[Sequence[Row[tuple[int, str | None, datetime, datetime]]], int]:
-        """Signed-in devices: families that still hold a live token."""
+    async def sessions(self, user_id: int, query: ListQuery) -> tuple[list[SessionRow], int]:
+        """Signed-in devices: families that still hold a live token, oldest first."""
         live = and_(
             RefreshToken.revoked_at.is_(None),
             RefreshToken.replaced_by_id.is_(None),
             RefreshToken.expires_at > func.now(),
         )
-        query = (
-            select(
-                RefreshToken.family_id.label("id"),
-                func.max(RefreshToken.device_name).label("device"),
-                func.min(RefreshToken.created_at).label("created_at"),
-                func.max(RefreshToken.created_at).label("last_used_at"),
-            )
+        stmt = (
+            select(*SESSION_COLUMNS)
             .where(RefreshToken.user_id == user_id)
             .group_by(RefreshToken.family_id)
             .having(func.bool_or(live))
-            .order_by(RefreshToken.family_id)
         )
-        return await fetch_page(self.session, query, page)
+        stmt = ordered(stmt, RefreshToken.family_id, SortOrder.ASC)
+        return await fetch_page(self.session, stmt, query.page, SessionRow)
 
 
 PRUNE_BATCH = 100
@@ -138,8 +154,7 @@ class LoginAttemptRepository:
         ).one()
         if count >= max_attempts:
             return float(retry_after or 0)
-        self.session.add(LoginAttempt(email=email))
-        await self.session.flush()
+        await self.session.execute(insert(LoginAttempt).values(email=email))
         return None
 
     async def clear(self, email: str) -> None:

@@ -8,10 +8,10 @@ from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, NoStore, P
 from backoffice.auth.schemas import LoginRequest, RefreshRequest, SessionRead, TokenPair
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
-from backoffice.pagination import Page, PageDep
+from backoffice.pagination import ListQueryDep, Page
 from backoffice.schemas import DbId
 from backoffice.users.dependencies import UserServiceDep
-from backoffice.users.models import User
+from backoffice.users.repository import UserRow
 from backoffice.users.schemas import UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=BodyRoute)
@@ -33,7 +33,7 @@ def _device(explicit: str | None, user_agent: str | None) -> str | None:
     summary="Create a user account",
     responses=errors(409, 422),
 )
-async def register(body: UserCreate, users: UserServiceDep) -> User:
+async def register(body: UserCreate, users: UserServiceDep) -> UserRow:
     return await users.register(body)
 
 
@@ -99,10 +99,10 @@ async def logout(body: RefreshRequest, auth: AuthServiceDep) -> Response:
     responses=errors(401, 422),
 )
 async def list_sessions(
-    user: CurrentUser, auth: AuthServiceDep, page: PageDep
+    user: CurrentUser, auth: AuthServiceDep, query: ListQueryDep
 ) -> Page[SessionRead]:
-    rows, total = await auth.sessions(user, page)
-    return Page[SessionRead].of(rows, total, page)
+    rows, total = await auth.sessions(user, query)
+    return Page[SessionRead].of(rows, total, query.page)
 
 
 @router.delete(

@@ -1,15 +1,14 @@
 """Sign-in, token rotation with reuse detection, sign-out and password changes."""
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.auth.repository import LoginAttemptRepository, RefreshTokenRepository
+from backoffice.auth.repository import LoginAttemptRepository, RefreshTokenRepository, SessionRow
 from backoffice.auth.schemas import TokenPair
 from backoffice.errors import BadRequest, NotFound, Throttled, Unauthorized
 from backoffice.notifications.outbox import Outbox
-from backoffice.pagination import PageParams
+from backoffice.pagination import ListQuery
 from backoffice.principal import Identity, Principal
 from backoffice.schemas import normalize_email
 from backoffice.security import (
@@ -153,8 +152,8 @@ class AuthService:
             await self.tokens.revoke_family(token.family_id)
         await self.session.commit()
 
-    async def sessions(self, user: Principal, page: PageParams) -> tuple[Sequence[Any], int]:
-        return await self.tokens.sessions(user.id, page)
+    async def sessions(self, user: Principal, query: ListQuery) -> tuple[list[SessionRow], int]:
+        return await self.tokens.sessions(user.id, query)
 
     async def revoke_session(self, user: Principal, session_id: int) -> None:
         if await self.tokens.revoke_family(session_id, user_id=user.id) == 0:

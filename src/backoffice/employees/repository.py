@@ -1,93 +1,90 @@
-"""SQL of the `employees` table, through the session it is given."""
+"""SQL of the `employees` table, through the session it is given (shaped as `accounts/`)."""
 
-from collections.abc import Sequence
-from typing import Any
+from datetime import date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.employees.models import Employee
-from backoffice.employees.schemas import EmployeeQuery, EmployeeSort
-from backoffice.pagination import PageParams, SortOrder
-from backoffice.sql import contains, fetch_page
-
-EmployeeRecord = Row[*tuple[Any, ...]]
-
-COLUMNS = (
-    Employee.id,
-    Employee.account_id,
-    Employee.full_name,
-    Employee.email,
-    Employee.title,
-    Employee.department,
-    Employee.hired_on,
-    Employee.is_active,
-    Employee.created_at,
-    Employee.updated_at,
+from backoffice.employees.schemas import EmployeeCreate, EmployeeQuery, EmployeeSort, EmployeeUpdate
+from backoffice.sql import (
+    changes_of,
+    columns_of,
+    contains,
+    fetch_page,
+    insert_row,
+    ordered,
+    typed,
+    update_row,
 )
-SORT_COLUMNS = {
+
+
+class EmployeeRow(NamedTuple):
+    """An employee as responses show it (`EmployeeRead`'s fields)."""
+
+    id: int
+    account_id: int
+    full_name: str
+    email: str
+    title: str | None
+    department: str | None
+    hired_on: date | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+COLUMNS = columns_of(Employee, EmployeeRow)
+SORT_KEYS = {
     EmployeeSort.FULL_NAME: Employee.full_name,
     EmployeeSort.HIRED_ON: Employee.hired_on,
     EmployeeSort.CREATED_AT: Employee.created_at,
 }
 
 
+def one(account_id: int, employee_id: int) -> ColumnElement[bool]:
+    """An employee is always addressed within its account."""
+    return (Employee.id == employee_id) & (Employee.account_id == account_id)
+
+
 class EmployeeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, **values: Any) -> EmployeeRecord:
-        return (
-            await self.session.execute(insert(Employee).values(**values).returning(*COLUMNS))
-        ).one()
+    async def add(self, account_id: int, data: EmployeeCreate) -> EmployeeRow:
+        values = {"account_id": account_id, **data.model_dump()}
+        return await insert_row(self.session, Employee, EmployeeRow, values)
 
-    async def get(self, account_id: int, employee_id: int) -> EmployeeRecord | None:
-        return (
-            await self.session.execute(
-                select(*COLUMNS).where(
-                    Employee.id == employee_id, Employee.account_id == account_id
-                )
-            )
-        ).one_or_none()
+    async def get(self, account_id: int, employee_id: int) -> EmployeeRow | None:
+        query = select(*COLUMNS).where(one(account_id, employee_id))
+        return typed(EmployeeRow, (await self.session.execute(query)).one_or_none())
 
-    async def list(
-        self, account_id: int, query: EmployeeQuery, page: PageParams
-    ) -> tuple[Sequence[EmployeeRecord], int]:
-        """Ordered by the chosen column then id, in the chosen direction; rows without a
-        `hired_on` come last either way."""
-        column = SORT_COLUMNS[query.sort]
-        if query.order is SortOrder.DESC:
-            order = (column.desc().nulls_last(), Employee.id.desc())
-        else:
-            order = (column.asc().nulls_last(), Employee.id.asc())
-        stmt = select(*COLUMNS).where(Employee.account_id == account_id).order_by(*order)
+    async def list(self, account_id: int, query: EmployeeQuery) -> tuple[list[EmployeeRow], int]:
+        """Ordered by the chosen column then id; rows without a `hired_on` come last."""
+        stmt = ordered(select(*COLUMNS), SORT_KEYS[query.sort], query.order, Employee.id)
+        stmt = stmt.where(Employee.account_id == account_id)
         if query.q:
             stmt = stmt.where(contains(query.q, Employee.full_name, Employee.email))
         if query.department is not None:
             stmt = stmt.where(Employee.department == query.department)
         if query.is_active is not None:
             stmt = stmt.where(Employee.is_active.is_(query.is_active))
-        return await fetch_page(self.session, stmt, page)
+        return await fetch_page(self.session, stmt, query.page, EmployeeRow)
 
     async def update(
-        self, account_id: int, employee_id: int, **values: Any
-    ) -> EmployeeRecord | None:
-        return (
-            await self.session.execute(
-                update(Employee)
-                .where(Employee.id == employee_id, Employee.account_id == account_id)
-                .values(**values)
-                .returning(*COLUMNS)
-                .execution_options(synchronize_session=False)
-            )
-        ).one_or_none()
+        self, account_id: int, employee_id: int, data: EmployeeUpdate
+    ) -> EmployeeRow | None:
+        """None: no such employee in this account (or deleted meanwhile)."""
+        where = one(account_id, employee_id)
+        return await update_row(self.session, Employee, EmployeeRow, where, changes_of(data))
 
     async def delete(self, account_id: int, employee_id: int) -> str | None:
         """Delete one employee; its full name, or `None` when there was none."""
         full_name: str | None = (
             await self.session.execute(
                 delete(Employee)
-                .where(Employee.id == employee_id, Employee.account_id == account_id)
+                .where(one(account_id, employee_id))
                 .returning(Employee.full_name)
                 .execution_options(synchronize_session=False)
             )

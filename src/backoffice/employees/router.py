@@ -10,11 +10,11 @@ from fastapi import APIRouter, Path, Response, status
 
 from backoffice.accounts.dependencies import ValidAccount
 from backoffice.employees.dependencies import EmployeeQueryDep, EmployeeServiceDep
-from backoffice.employees.repository import EmployeeRecord
+from backoffice.employees.repository import EmployeeRow
 from backoffice.employees.schemas import EmployeeCreate, EmployeeRead, EmployeeUpdate
 from backoffice.errors import error_responses as errors
 from backoffice.idempotency.route import IdempotentRoute
-from backoffice.pagination import Page, PageDep
+from backoffice.pagination import Page
 from backoffice.schemas import DbId
 
 router = APIRouter(
@@ -34,7 +34,7 @@ EmployeeId = Annotated[DbId, Path(description="Employee id")]
 )
 async def create_employee(
     body: EmployeeCreate, account: ValidAccount, employees: EmployeeServiceDep
-) -> EmployeeRecord:
+) -> EmployeeRow:
     return await employees.add(account, body)
 
 
@@ -46,10 +46,10 @@ async def create_employee(
     responses=errors(401, 404, 422),
 )
 async def list_employees(
-    account: ValidAccount, employees: EmployeeServiceDep, query: EmployeeQueryDep, page: PageDep
+    account: ValidAccount, employees: EmployeeServiceDep, query: EmployeeQueryDep
 ) -> Page[EmployeeRead]:
-    rows, total = await employees.list(account, query, page)
-    return Page[EmployeeRead].of(rows, total, page)
+    rows, total = await employees.list(account, query)
+    return Page[EmployeeRead].of(rows, total, query.page)
 
 
 @router.get(
@@ -61,7 +61,7 @@ async def list_employees(
 )
 async def get_employee(
     employee_id: EmployeeId, account: ValidAccount, employees: EmployeeServiceDep
-) -> EmployeeRecord:
+) -> EmployeeRow:
     return await employees.get(account, employee_id)
 
 
@@ -77,7 +77,7 @@ async def update_employee(
     body: EmployeeUpdate,
     account: ValidAccount,
     employees: EmployeeServiceDep,
-) -> EmployeeRecord:
+) -> EmployeeRow:
     return await employees.update(account, employee_id, body)
 
 

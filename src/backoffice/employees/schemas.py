@@ -1,15 +1,14 @@
 """Request and response models of employees, and the list's query."""
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from backoffice.pagination import SortOrder
-from backoffice.schemas import Email, Flag, PatchModel, ReadModel, RequestModel
+from backoffice.pagination import ListQuery, SortOrder
+from backoffice.schemas import Email, Flag, PatchModel, ReadModel, RequestModel, SafeStr
 
 FullName = Annotated[str, Field(min_length=1, max_length=200)]
 Title = Annotated[str, Field(max_length=200)]
@@ -81,12 +80,18 @@ class EmployeeSort(StrEnum):
     CREATED_AT = "created_at"
 
 
-@dataclass(frozen=True, slots=True)
-class EmployeeQuery:
-    """Filters and order of the employee list (validated by the route's parameters)."""
+class EmployeeQuery(ListQuery):
+    """Filters, order and page of the employee list."""
 
-    q: str | None = None
-    department: str | None = None
-    is_active: bool | None = None
-    sort: EmployeeSort = EmployeeSort.FULL_NAME
-    order: SortOrder = SortOrder.ASC
+    q: Annotated[
+        SafeStr | None,
+        Field(max_length=200, description="Full name or email contains (case-insensitive)"),
+    ] = None
+    department: Annotated[
+        SafeStr | None, Field(max_length=100, description="Exactly this department")
+    ] = None
+    is_active: Annotated[bool | None, Field(description="Only active or inactive")] = None
+    sort: Annotated[EmployeeSort, Field(description="Sort column; ties by id")] = (
+        EmployeeSort.FULL_NAME
+    )
+    order: Annotated[SortOrder, Field(description="Sort direction")] = SortOrder.ASC

@@ -1,44 +1,63 @@
-"""SQL of the `files` and `file_contents` tables, through the session it is given."""
+"""SQL of the `files` and `file_contents` tables, through the session it is given
+(shaped as `accounts/`)."""
 
-from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.files.models import FileContent, StoredFile
-from backoffice.pagination import PageParams
-from backoffice.sql import fetch_page
+from backoffice.pagination import ListQuery, SortOrder
+from backoffice.sql import columns_of, fetch_page, insert_row, ordered, typed
 
-# What reads return: the metadata, never the bytes.
-META_COLUMNS = (
-    StoredFile.id,
-    StoredFile.owner_id,
-    StoredFile.filename,
-    StoredFile.content_type,
-    StoredFile.size,
-    StoredFile.sha256,
-    StoredFile.created_at,
-)
+
+class FileRow(NamedTuple):
+    """A file's metadata, never its bytes: `FileRead`'s fields and the owner, who decides
+    who may read it."""
+
+    id: int
+    owner_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+META_COLUMNS = columns_of(StoredFile, FileRow)
 
 
 class FileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, *, data: bytes | bytearray, **values: Any) -> StoredFile:
-        stored = StoredFile(**values)
-        self.session.add(stored)
-        await self.session.flush()
-        self.session.add(FileContent(file_id=stored.id, data=data))
-        await self.session.flush()
+    async def add(
+        self,
+        *,
+        owner_id: int,
+        filename: str,
+        content_type: str,
+        size: int,
+        sha256: str,
+        data: bytes | bytearray,
+    ) -> FileRow:
+        """The metadata row, then the bytes' row (files are immutable: never updated)."""
+        values = {
+            "owner_id": owner_id,
+            "filename": filename,
+            "content_type": content_type,
+            "size": size,
+            "sha256": sha256,
+        }
+        stored = await insert_row(self.session, StoredFile, FileRow, values)
+        await self.session.execute(insert(FileContent).values(file_id=stored.id, data=data))
         return stored
 
-    async def meta(self, file_id: int) -> Any | None:
+    async def meta(self, file_id: int) -> FileRow | None:
         """One file's metadata row (with `owner_id`), or None."""
-        return (
-            await self.session.execute(select(*META_COLUMNS).where(StoredFile.id == file_id))
-        ).one_or_none()
+        query = select(*META_COLUMNS).where(StoredFile.id == file_id)
+        return typed(FileRow, (await self.session.execute(query)).one_or_none())
 
     async def data(self, file_id: int) -> bytes | None:
         stored: bytes | None = await self.session.scalar(
@@ -46,14 +65,11 @@ class FileRepository:
         )
         return stored
 
-    async def list_owned(self, owner_id: int, page: PageParams) -> tuple[Sequence[Any], int]:
+    async def list_owned(self, owner_id: int, query: ListQuery) -> tuple[list[FileRow], int]:
         """Newest first."""
-        query = (
-            select(*META_COLUMNS)
-            .where(StoredFile.owner_id == owner_id)
-            .order_by(StoredFile.id.desc())
-        )
-        return await fetch_page(self.session, query, page)
+        stmt = ordered(select(*META_COLUMNS), StoredFile.id, SortOrder.DESC)
+        stmt = stmt.where(StoredFile.owner_id == owner_id)
+        return await fetch_page(self.session, stmt, query.page, FileRow)
 
     async def is_owned_by(self, file_id: int, owner_id: int) -> bool:
         found = await self.session.scalar(

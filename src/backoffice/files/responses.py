@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Response, status
 
 from backoffice.files.naming import content_disposition
+from backoffice.files.repository import FileRow
 from backoffice.files.sniffing import SNIFFED_TYPES
 
 CACHE_CONTROL = "private, no-cache"
@@ -45,14 +46,14 @@ def etag_matches(if_none_match: str | None, sha256: str) -> bool:
     return False
 
 
-def not_modified(meta: Any) -> Response:
+def not_modified(meta: FileRow) -> Response:
     return Response(
         status_code=status.HTTP_304_NOT_MODIFIED,
         headers={"ETag": etag_of(meta.sha256), "Cache-Control": CACHE_CONTROL},
     )
 
 
-def download(meta: Any, data: bytes) -> Response:
+def download(meta: FileRow, data: bytes) -> Response:
     return Response(
         content=data,
         media_type=meta.content_type,
@@ -66,7 +67,7 @@ def download(meta: Any, data: bytes) -> Response:
 
 
 async def conditional_download(
-    meta: Any, if_none_match: str | None, read: Callable[[], Awaitable[bytes]]
+    meta: FileRow, if_none_match: str | None, read: Callable[[], Awaitable[bytes]]
 ) -> Response:
     """304 when the client's tag is current (the bytes are never read), else the bytes."""
     if etag_matches(if_none_match, meta.sha256):

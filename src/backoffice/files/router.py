@@ -8,10 +8,10 @@ from backoffice.auth.dependencies import CurrentUser
 from backoffice.errors import error_responses as errors
 from backoffice.files import responses
 from backoffice.files.dependencies import FileServiceDep, UploadDep
-from backoffice.files.models import StoredFile
+from backoffice.files.repository import FileRow
 from backoffice.files.schemas import FileRead
 from backoffice.idempotency.route import IdempotentRoute
-from backoffice.pagination import Page, PageDep
+from backoffice.pagination import ListQueryDep, Page
 from backoffice.schemas import DbId
 
 router = APIRouter(prefix="/files", tags=["files"], route_class=IdempotentRoute)
@@ -43,7 +43,7 @@ UPLOAD_BODY: dict[str, Any] = {
     responses=errors(400, 401, 413, 415, 422),
     openapi_extra=UPLOAD_BODY,
 )
-async def upload_file(user: CurrentUser, upload: UploadDep, files: FileServiceDep) -> StoredFile:
+async def upload_file(user: CurrentUser, upload: UploadDep, files: FileServiceDep) -> FileRow:
     return await files.create(user, upload)
 
 
@@ -54,9 +54,11 @@ async def upload_file(user: CurrentUser, upload: UploadDep, files: FileServiceDe
     summary="The caller's files, newest first",
     responses=errors(401, 422),
 )
-async def list_files(user: CurrentUser, files: FileServiceDep, page: PageDep) -> Page[FileRead]:
-    rows, total = await files.list(user, page)
-    return Page[FileRead].of(rows, total, page)
+async def list_files(
+    user: CurrentUser, files: FileServiceDep, query: ListQueryDep
+) -> Page[FileRead]:
+    rows, total = await files.list(user, query)
+    return Page[FileRead].of(rows, total, query.page)
 
 
 @router.get(
@@ -66,7 +68,7 @@ async def list_files(user: CurrentUser, files: FileServiceDep, page: PageDep) ->
     summary="A file's metadata (owner or admin)",
     responses=errors(401, 404, 422),
 )
-async def get_file(file_id: FileId, user: CurrentUser, files: FileServiceDep) -> Any:
+async def get_file(file_id: FileId, user: CurrentUser, files: FileServiceDep) -> FileRow:
     return await files.get(user, file_id)
 
 

@@ -7,19 +7,15 @@ the reader may see the item and then asks `image_meta`/`data_of` here, so this m
 never has to know about items.
 """
 
-from collections.abc import Sequence
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.errors import InvalidInput, NotFound, UnsupportedMediaType
-from backoffice.files.models import StoredFile
 from backoffice.files.naming import safe_filename
-from backoffice.files.repository import FileRepository
+from backoffice.files.repository import FileRepository, FileRow
 from backoffice.files.sniffing import sniff_content_type
 from backoffice.files.upload import Upload
 from backoffice.notifications.outbox import Outbox
-from backoffice.pagination import PageParams
+from backoffice.pagination import ListQuery
 from backoffice.principal import Principal
 from backoffice.settings import Settings
 
@@ -51,7 +47,7 @@ class FileService:
         """
         await self.session.rollback()
 
-    async def create(self, owner: Principal, upload: Upload) -> StoredFile:
+    async def create(self, owner: Principal, upload: Upload) -> FileRow:
         """Store an upload whose bytes are one of the allowed types."""
         if upload.size == 0:
             raise InvalidInput(["body", "file"], "The file is empty")
@@ -77,17 +73,17 @@ class FileService:
         await self.session.commit()
         return stored
 
-    async def list(self, owner: Principal, page: PageParams) -> tuple[Sequence[Any], int]:
-        return await self.repo.list_owned(owner.id, page)
+    async def list(self, owner: Principal, query: ListQuery) -> tuple[list[FileRow], int]:
+        return await self.repo.list_owned(owner.id, query)
 
-    async def get(self, caller: Principal, file_id: int) -> Any:
+    async def get(self, caller: Principal, file_id: int) -> FileRow:
         """The metadata of a file the caller may read (its owner, or an admin)."""
         meta = await self.repo.meta(file_id)
         if meta is None or not (caller.is_admin or meta.owner_id == caller.id):
             raise FileNotFound()
         return meta
 
-    async def data_of(self, meta: Any) -> bytes:
+    async def data_of(self, meta: FileRow) -> bytes:
         """The bytes of a file whose metadata `get` or `image_meta` already granted."""
         data = await self.repo.data(meta.id)
         if data is None:
@@ -104,7 +100,7 @@ class FileService:
         """For the items service: may `owner_id` use this file as an item's image?"""
         return await self.repo.is_owned_by(file_id, owner_id)
 
-    async def image_meta(self, file_id: int) -> Any:
+    async def image_meta(self, file_id: int) -> FileRow:
         """For the items service, which has decided the reader may see the item."""
         meta = await self.repo.meta(file_id)
         if meta is None:

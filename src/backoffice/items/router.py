@@ -1,6 +1,6 @@
 """HTTP of the items module."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
@@ -9,9 +9,9 @@ from backoffice.errors import error_responses as errors
 from backoffice.files import responses as downloads
 from backoffice.idempotency.route import IdempotentRoute
 from backoffice.items.dependencies import ItemId, ItemQueryDep, ItemReadsDep, ItemServiceDep
-from backoffice.items.models import Item
+from backoffice.items.repository import ItemRow
 from backoffice.items.schemas import ItemCreate, ItemRead, ItemUpdate
-from backoffice.pagination import Page, PageParams
+from backoffice.pagination import Page
 
 router = APIRouter(prefix="/items", tags=["items"], route_class=IdempotentRoute)
 
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/items", tags=["items"], route_class=IdempotentRoute)
     summary="Add an item to the catalogue; names are unique ignoring case",
     responses=errors(401, 409, 422),
 )
-async def create_item(body: ItemCreate, user: CurrentUser, items: ItemServiceDep) -> Item:
+async def create_item(body: ItemCreate, user: CurrentUser, items: ItemServiceDep) -> ItemRow:
     return await items.create(user, body)
 
 
@@ -35,9 +35,9 @@ async def create_item(body: ItemCreate, user: CurrentUser, items: ItemServiceDep
     summary="Search, filter, sort and page the catalogue",
     responses=errors(401, 422),
 )
-async def list_items(query: ItemQueryDep, user: CurrentUser, items: ItemReadsDep) -> Any:
+async def list_items(query: ItemQueryDep, user: CurrentUser, items: ItemReadsDep) -> Page[ItemRead]:
     rows, total = await items.list(user, query)
-    return Page[ItemRead].of(rows, total, PageParams(skip=query.skip, limit=query.limit))
+    return Page[ItemRead].of(rows, total, query.page)
 
 
 @router.get(
@@ -47,7 +47,7 @@ async def list_items(query: ItemQueryDep, user: CurrentUser, items: ItemReadsDep
     summary="One item",
     responses=errors(401, 404, 422),
 )
-async def get_item(item_id: ItemId, _: CurrentUser, items: ItemReadsDep) -> Any:
+async def get_item(item_id: ItemId, _: CurrentUser, items: ItemReadsDep) -> ItemRow:
     return await items.get(item_id)
 
 
@@ -60,7 +60,7 @@ async def get_item(item_id: ItemId, _: CurrentUser, items: ItemReadsDep) -> Any:
 )
 async def update_item(
     item_id: ItemId, body: ItemUpdate, user: CurrentUser, items: ItemServiceDep
-) -> Item:
+) -> ItemRow:
     return await items.update(user, item_id, body)
 
 
@@ -73,7 +73,7 @@ async def update_item(
 )
 async def replace_item(
     item_id: ItemId, body: ItemCreate, user: CurrentUser, items: ItemServiceDep
-) -> Item:
+) -> ItemRow:
     return await items.update(user, item_id, body)
 
 

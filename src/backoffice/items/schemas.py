@@ -18,6 +18,7 @@ from typing import Annotated, Literal, Self
 from pydantic import (
     AfterValidator,
     BeforeValidator,
+    ConfigDict,
     Field,
     PlainSerializer,
     StringConstraints,
@@ -26,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from backoffice.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_SKIP, SortOrder
+from backoffice.pagination import ListQuery, SortOrder
 from backoffice.schemas import BodyId, PatchModel, ReadModel, RequestModel
 
 
@@ -124,8 +125,10 @@ class ItemRead(ReadModel):
 ItemSort = Literal["name", "price", "created_at"]
 
 
-class ItemQuery(RequestModel):
+class ItemQuery(ListQuery):
     """The filters, order and page of `GET /items`; unknown parameters are 422."""
+
+    model_config = ConfigDict(extra="forbid")
 
     q: Annotated[
         str | None,
@@ -141,8 +144,6 @@ class ItemQuery(RequestModel):
     owner: Annotated[Literal["me"] | None, Field(description="`me`: only the caller's")] = None
     sort: Annotated[ItemSort, Field(description="Name sorts case-insensitively")] = "created_at"
     order: SortOrder = SortOrder.DESC
-    skip: Annotated[int, Field(ge=0, le=MAX_SKIP, description="Rows to skip")] = 0
-    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT
 
     @model_validator(mode="after")
     def _price_range(self) -> Self:

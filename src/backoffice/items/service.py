@@ -12,25 +12,16 @@
   deleted later simply leaves the item without an image (`ON DELETE SET NULL`).
 """
 
-from collections.abc import Sequence
-from typing import Any, NoReturn
-
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.errors import Conflict, InvalidInput, NotFound
+from backoffice.files.repository import FileRow
 from backoffice.files.service import FileService
-from backoffice.items.models import Item
-from backoffice.items.repository import (
-    ItemConstraint,
-    ItemFilter,
-    ItemRepository,
-    broken_constraint,
-)
+from backoffice.items.repository import ItemRepository, ItemRow
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemUpdate
 from backoffice.notifications.outbox import Outbox
-from backoffice.pagination import PageParams, SortOrder
 from backoffice.principal import Principal
+from backoffice.sql import ConstraintErrors, changes_of, integrity_errors
 
 
 class ItemNotFound(NotFound):
@@ -55,28 +46,23 @@ class ImageNotOwned(InvalidInput):
         )
 
 
+CONSTRAINT_ERRORS: ConstraintErrors = {
+    "uq_items_lower_name": ItemNameTaken,
+    # The file was deleted between the ownership check and the write.
+    "fk_items_image_file_id_files": ImageNotOwned,
+}
+
+
 class ItemReads:
     """The catalogue's reads: a session and nothing else, so a GET builds no more."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.repo = ItemRepository(session)
 
-    async def list(self, caller: Principal, query: ItemQuery) -> tuple[Sequence[Any], int]:
-        filters = ItemFilter(
-            q=query.q,
-            category=query.category,
-            min_price=query.min_price,
-            max_price=query.max_price,
-            owner_id=caller.id if query.owner == "me" else None,
-        )
-        return await self.repo.search(
-            filters,
-            page=PageParams(skip=query.skip, limit=query.limit),
-            sort=query.sort,
-            descending=query.order is SortOrder.DESC,
-        )
+    async def list(self, caller: Principal, query: ItemQuery) -> tuple[list[ItemRow], int]:
+        return await self.repo.search(query, caller.id if query.owner == "me" else None)
 
-    async def get(self, item_id: int) -> Any:
+    async def get(self, item_id: int) -> ItemRow:
         row = await self.repo.read(item_id)
         if row is None:
             raise ItemNotFound()
@@ -90,10 +76,10 @@ class ItemService:
         self.outbox = outbox
         self.repo = ItemRepository(session)
 
-    async def create(self, owner: Principal, data: ItemCreate) -> Item:
+    async def create(self, owner: Principal, data: ItemCreate) -> ItemRow:
         await self._check_image(data.image_file_id, owner.id)
-        try:
-            item = await self.repo.add(owner_id=owner.id, **data.model_dump())
+        async with integrity_errors(self.session, CONSTRAINT_ERRORS):
+            item = await self.repo.add(owner.id, data)
             await self.outbox.notify(
                 owner.id,
                 "item_created",
@@ -101,29 +87,29 @@ class ItemService:
                 data={"item_id": item.id},
             )
             await self.session.commit()
-        except IntegrityError as exc:
-            await self._raise_conflict(exc)
         return item
 
-    async def update(self, caller: Principal, item_id: int, data: ItemUpdate | ItemCreate) -> Item:
+    async def update(
+        self, caller: Principal, item_id: int, data: ItemUpdate | ItemCreate
+    ) -> ItemRow:
         """PATCH sends an `ItemUpdate` (the fields given), PUT an `ItemCreate` (all of them)."""
         item = await self._writable(caller, item_id)
-        changes = data.model_dump(exclude_unset=isinstance(data, ItemUpdate))
-        if changes.get("image_file_id") is not None:
-            await self._check_image(changes["image_file_id"], item.owner_id)
-        try:
-            await self.repo.update(item, changes)
+        image_file_id = changes_of(data).get("image_file_id")
+        if image_file_id is not None:
+            await self._check_image(image_file_id, item.owner_id)
+        async with integrity_errors(self.session, CONSTRAINT_ERRORS):
+            updated = await self.repo.update(item_id, data)
+            if updated is None:  # pragma: no cover - locked by `_writable` above
+                raise ItemNotFound()
             await self.session.commit()
-        except IntegrityError as exc:
-            await self._raise_conflict(exc)
-        return item
+        return updated
 
     async def delete(self, caller: Principal, item_id: int) -> None:
         await self._writable(caller, item_id)
         await self.repo.delete(item_id)
         await self.session.commit()
 
-    async def image(self, item_id: int) -> Any:
+    async def image(self, item_id: int) -> FileRow:
         """The metadata of an item's image: whoever may read the item may read it."""
         exists, file_id = await self.repo.image_file_id(item_id)
         if not exists:
@@ -132,12 +118,12 @@ class ItemService:
             raise ItemHasNoImage()
         return await self.files.image_meta(file_id)
 
-    async def image_data(self, meta: Any) -> bytes:
+    async def image_data(self, meta: FileRow) -> bytes:
         return await self.files.data_of(meta)
 
-    async def _writable(self, caller: Principal, item_id: int) -> Item:
+    async def _writable(self, caller: Principal, item_id: int) -> ItemRow:
         """The item, locked for this transaction, if the caller may change it."""
-        item = await self.repo.get_for_update(item_id)
+        item = await self.repo.lock(item_id)
         if item is None or not (caller.is_admin or item.owner_id == caller.id):
             raise ItemNotFound()
         return item
@@ -145,13 +131,3 @@ class ItemService:
     async def _check_image(self, file_id: int | None, owner_id: int) -> None:
         if file_id is not None and not await self.files.is_owned_by(file_id, owner_id):
             raise ImageNotOwned()
-
-    async def _raise_conflict(self, exc: IntegrityError) -> NoReturn:
-        await self.session.rollback()
-        match broken_constraint(exc):
-            case ItemConstraint.UNIQUE_NAME:
-                raise ItemNameTaken() from exc
-            case ItemConstraint.IMAGE_FILE:
-                # The file was deleted between the ownership check and the write.
-                raise ImageNotOwned() from exc
-        raise exc

@@ -15,13 +15,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backoffice.notifications.repository import NotificationRepository
+from backoffice.notifications.repository import DeliveryRow, NotificationRepository
 
 logger = logging.getLogger("backoffice.notifications")
 
@@ -33,7 +31,7 @@ DELIVERED = Counter("backoffice_notifications_delivered", "Notifications deliver
 FAILED = Counter("backoffice_notifications_failed", "Notification delivery attempts that failed")
 
 
-async def publish(notification: Row[*tuple[Any, ...]]) -> None:
+async def publish(notification: DeliveryRow) -> None:
     """Deliver one notification: today, one structured log line (the channel to replace)."""
     logger.info(
         "notification delivered",
@@ -101,7 +99,7 @@ class NotificationDelivery:
             return await self._publish_and_stamp(session, rows)
 
     async def _publish_and_stamp(
-        self, session: AsyncSession, rows: Sequence[Row[*tuple[Any, ...]]]
+        self, session: AsyncSession, rows: Sequence[DeliveryRow]
     ) -> tuple[int, list[int]]:
         """Publish each row, stamp the published ones, commit; (delivered, failed ids)."""
         published: list[int] = []

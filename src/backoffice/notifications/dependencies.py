@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends, Request
+from fastapi import BackgroundTasks, Depends, Query, Request
 
 from backoffice.db import SessionDep, sessionmaker_of
 from backoffice.errors import keep_background_on_error
 from backoffice.notifications.delivery import NotificationDelivery
 from backoffice.notifications.outbox import Outbox
+from backoffice.notifications.schemas import NotificationQuery
 from backoffice.notifications.service import NotificationService
 from backoffice.users.dependencies import UserServiceDep
 
@@ -38,3 +39,4 @@ async def get_notification_service(
 
 
 NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]
+NotificationQueryDep = Annotated[NotificationQuery, Query()]

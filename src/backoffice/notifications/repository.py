@@ -1,31 +1,52 @@
-"""SQL of the `notifications` table, through the session it is given."""
+"""SQL of the `notifications` table, through the session it is given (shaped as
+`accounts/`)."""
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.notifications.models import Notification
-from backoffice.pagination import PageParams
-from backoffice.sql import fetch_page
+from backoffice.notifications.schemas import NotificationQuery
+from backoffice.pagination import SortOrder
+from backoffice.sql import columns_of, fetch_page, insert_row, ordered, typed, update_row
 
-READ_COLUMNS = (
-    Notification.id,
-    Notification.kind,
-    Notification.message,
-    Notification.data,
-    Notification.created_at,
-    Notification.delivered_at,
-    Notification.read_at,
-)
-DELIVERY_COLUMNS = (
-    Notification.id,
-    Notification.user_id,
-    Notification.kind,
-    Notification.message,
-    Notification.data,
-)
+
+class NotificationRow(NamedTuple):
+    """A notification as its user sees it (`NotificationRead`'s fields)."""
+
+    id: int
+    kind: str
+    message: str
+    data: dict[str, Any]
+    created_at: datetime
+    delivered_at: datetime | None
+    read_at: datetime | None
+
+
+class DeliveryRow(NamedTuple):
+    """What delivering a notification publishes."""
+
+    id: int
+    user_id: int
+    kind: str
+    message: str
+    data: dict[str, Any]
+
+
+class NewId(NamedTuple):
+    id: int
+
+
+READ_COLUMNS = columns_of(Notification, NotificationRow)
+DELIVERY_COLUMNS = columns_of(Notification, DeliveryRow)
+
+
+def users(user_id: int, notification_id: int) -> ColumnElement[bool]:
+    """A notification is only ever addressed as one of its user's."""
+    return (Notification.id == notification_id) & (Notification.user_id == user_id)
 
 
 class NotificationRepository:
@@ -34,52 +55,36 @@ class NotificationRepository:
 
     async def add(self, user_id: int, kind: str, message: str, data: Mapping[str, Any]) -> int:
         """Insert at once (no ORM unit of work), inside the caller's transaction."""
-        new_id: int = (
-            await self.session.execute(
-                insert(Notification)
-                .values(user_id=user_id, kind=kind, message=message, data=dict(data))
-                .returning(Notification.id)
-            )
-        ).scalar_one()
-        return new_id
+        values = {"user_id": user_id, "kind": kind, "message": message, "data": dict(data)}
+        return (await insert_row(self.session, Notification, NewId, values)).id
 
-    async def get(self, user_id: int, notification_id: int) -> Row[*tuple[Any, ...]] | None:
-        return (
-            await self.session.execute(
-                select(*READ_COLUMNS).where(
-                    Notification.id == notification_id, Notification.user_id == user_id
-                )
-            )
-        ).one_or_none()
+    async def get(self, user_id: int, notification_id: int) -> NotificationRow | None:
+        query = select(*READ_COLUMNS).where(users(user_id, notification_id))
+        return typed(NotificationRow, (await self.session.execute(query)).one_or_none())
 
     async def list(
-        self, user_id: int, page: PageParams, unread: bool | None
-    ) -> tuple[Sequence[Row[*tuple[Any, ...]]], int]:
-        query = (
-            select(*READ_COLUMNS)
-            .where(Notification.user_id == user_id)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
+        self, user_id: int, query: NotificationQuery
+    ) -> tuple[list[NotificationRow], int]:
+        """Newest first."""
+        stmt = ordered(
+            select(*READ_COLUMNS), Notification.created_at, SortOrder.DESC, Notification.id
         )
-        if unread is True:
-            query = query.where(Notification.read_at.is_(None))
-        elif unread is False:
-            query = query.where(Notification.read_at.is_not(None))
-        return await fetch_page(self.session, query, page)
+        stmt = stmt.where(Notification.user_id == user_id)
+        if query.unread is True:
+            stmt = stmt.where(Notification.read_at.is_(None))
+        elif query.unread is False:
+            stmt = stmt.where(Notification.read_at.is_not(None))
+        return await fetch_page(self.session, stmt, query.page, NotificationRow)
 
     async def mark_read(self, user_id: int, notification_id: int) -> bool:
         """Stamp `read_at` the first time; marking again keeps the first stamp."""
-        found = await self.session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.user_id == user_id)
-            .values(read_at=func.coalesce(Notification.read_at, func.now()))
-            .returning(Notification.id)
-            .execution_options(synchronize_session=False)
-        )
-        return found.scalar_one_or_none() is not None
+        stamp = {"read_at": func.coalesce(Notification.read_at, func.now())}
+        where = users(user_id, notification_id)
+        return await update_row(self.session, Notification, NewId, where, stamp) is not None
 
     async def lock_undelivered(
         self, ids: Sequence[int] | None = None, *, after_id: int = 0, limit: int = 100
-    ) -> Sequence[Row[*tuple[Any, ...]]]:
+    ) -> Sequence[DeliveryRow]:
         """Undelivered rows, locked; rows another worker holds are skipped, not waited for.
 
         Only committed rows are visible here, so a notification whose change was rolled
@@ -95,9 +100,10 @@ class NotificationRepository:
             query = query.where(Notification.id.in_(ids))
         else:
             query = query.where(Notification.id > after_id).limit(limit)
-        return (await self.session.execute(query)).all()
+        return [DeliveryRow._make(row) for row in await self.session.execute(query)]
 
     async def mark_delivered(self, ids: Sequence[int]) -> None:
+        """Many rows at once, returning nothing: the sweep's batch stamp."""
         await self.session.execute(
             update(Notification)
             .where(Notification.id.in_(ids))

@@ -1,16 +1,16 @@
 """HTTP of the notifications module."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
-from sqlalchemy import Row
+from fastapi import APIRouter, Path, Response, status
 
 from backoffice.auth.dependencies import CurrentUser
 from backoffice.errors import error_responses as errors
 from backoffice.idempotency.route import IdempotentRoute
-from backoffice.notifications.dependencies import NotificationServiceDep
+from backoffice.notifications.dependencies import NotificationQueryDep, NotificationServiceDep
+from backoffice.notifications.repository import NotificationRow
 from backoffice.notifications.schemas import NotificationCreate, NotificationRead
-from backoffice.pagination import Page, PageDep
+from backoffice.pagination import Page
 from backoffice.schemas import DbId
 
 router = APIRouter(prefix="/notifications", tags=["notifications"], route_class=IdempotentRoute)
@@ -28,14 +28,10 @@ NotificationId = Annotated[DbId, Path(description="Notification id")]
 async def list_notifications(
     user: CurrentUser,
     notifications: NotificationServiceDep,
-    page: PageDep,
-    unread: Annotated[
-        bool | None,
-        Query(description="true: only unread; false: only read; omitted: all"),
-    ] = None,
+    query: NotificationQueryDep,
 ) -> Page[NotificationRead]:
-    rows, total = await notifications.list(user, page, unread)
-    return Page[NotificationRead].of(rows, total, page)
+    rows, total = await notifications.list(user, query)
+    return Page[NotificationRead].of(rows, total, query.page)
 
 
 @router.post(
@@ -62,5 +58,5 @@ async def mark_read(
 )
 async def send_notification(
     body: NotificationCreate, user: CurrentUser, notifications: NotificationServiceDep
-) -> Row[*tuple[Any, ...]]:
+) -> NotificationRow:
     return await notifications.send(user, body)

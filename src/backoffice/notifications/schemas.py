@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from backoffice.pagination import ListQuery
 from backoffice.schemas import BodyId, ReadModel, RequestModel
 
 
@@ -23,3 +24,9 @@ class NotificationRead(ReadModel):
     created_at: datetime
     delivered_at: datetime | None
     read_at: datetime | None
+
+
+class NotificationQuery(ListQuery):
+    unread: Annotated[
+        bool | None, Field(description="true: only unread; false: only read; omitted: all")
+    ] = None

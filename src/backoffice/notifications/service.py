@@ -1,16 +1,11 @@
 """Rules of the notification API: the caller's list, marking read, sending a message."""
 
-from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.errors import Forbidden, NotFound
 from backoffice.notifications.outbox import Outbox
-from backoffice.notifications.repository import NotificationRepository
-from backoffice.notifications.schemas import NotificationCreate
-from backoffice.pagination import PageParams
+from backoffice.notifications.repository import NotificationRepository, NotificationRow
+from backoffice.notifications.schemas import NotificationCreate, NotificationQuery
 from backoffice.principal import Principal
 from backoffice.users.service import UserService
 
@@ -35,10 +30,10 @@ class NotificationService:
         self.repo = NotificationRepository(session)
 
     async def list(
-        self, user: Principal, page: PageParams, unread: bool | None
-    ) -> tuple[Sequence[Row[*tuple[Any, ...]]], int]:
+        self, user: Principal, query: NotificationQuery
+    ) -> tuple[list[NotificationRow], int]:
         """Newest first. `unread=True`: not yet read; `False`: read; `None`: all."""
-        return await self.repo.list(user.id, page, unread)
+        return await self.repo.list(user.id, query)
 
     async def mark_read(self, user: Principal, notification_id: int) -> None:
         """ "Read" means the user has seen it: `read_at` is stamped once, idempotently.
@@ -49,7 +44,7 @@ class NotificationService:
             raise NotificationNotFound()
         await self.session.commit()
 
-    async def send(self, sender: Principal, data: NotificationCreate) -> Row[*tuple[Any, ...]]:
+    async def send(self, sender: Principal, data: NotificationCreate) -> NotificationRow:
         """A message to oneself, or (admin) to anyone; delivered after the response.
 
         A non-admin naming another user gets 403 whether or not that user exists, so
@@ -59,7 +54,7 @@ class NotificationService:
         if recipient != sender.id:
             if not sender.is_admin:
                 raise CannotNotifyOthers()
-            await self.users.get(recipient)
+            await self.users.read(recipient)
         notification_id = await self.outbox.notify(
             recipient, MESSAGE_KIND, data.message, data={"from_user_id": sender.id}
         )

@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Query
 
 from backoffice.db import SessionDep
 from backoffice.settings import SettingsDep
+from backoffice.users.schemas import UserQuery
 from backoffice.users.service import UserService
 
 
@@ -14,3 +15,4 @@ async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserSe
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+UserQueryDep = Annotated[UserQuery, Query()]

@@ -1,28 +1,49 @@
 """SQL of the `users` table, through the session it is given."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.db import execute_first
-from backoffice.pagination import PageParams
+from backoffice.pagination import SortOrder
 from backoffice.principal import Identity, Principal
 from backoffice.security import AccessClaims
-from backoffice.sql import contains, fetch_page
+from backoffice.sql import (
+    columns_of,
+    contains,
+    fetch_page,
+    insert_row,
+    lock_row,
+    ordered,
+    typed,
+    update_row,
+)
 from backoffice.users.models import User
+from backoffice.users.schemas import UserAdminUpdate, UserQuery, UserUpdate
+
+
+class UserRow(NamedTuple):
+    """A user as responses show them (`UserRead`'s fields): never the password hash."""
+
+    id: int
+    email: str
+    full_name: str
+    role: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
 
 # The per-request statements, built once: compiling a `select()` per call costs ~80 µs.
 # A deactivated user, or a token older than the user's token version, finds no row.
 ACTIVE_PRINCIPAL = select(User.id, User.role).where(
     User.id == bindparam("id"), User.is_active, User.token_version == bindparam("ver")
 )
-READ = select(
-    User.id, User.email, User.full_name, User.role, User.is_active, User.created_at, User.updated_at
-).where(User.id == bindparam("id"))
+COLUMNS = columns_of(User, UserRow)
+READ = select(*COLUMNS).where(User.id == bindparam("id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,18 +59,30 @@ class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, **values: Any) -> User:
-        user = User(**values)
-        self.session.add(user)
-        await self.session.flush()
-        return user
+    async def add(self, *, email: str, hashed_password: str, full_name: str, role: str) -> UserRow:
+        values = {
+            "email": email,
+            "hashed_password": hashed_password,
+            "full_name": full_name,
+            "role": role,
+        }
+        return await insert_row(self.session, User, UserRow, values)
 
-    async def get(self, user_id: int) -> User | None:
-        return await self.session.get(User, user_id)
-
-    async def read(self, user_id: int) -> Row[Any] | None:
+    async def read(self, user_id: int) -> UserRow | None:
         """The row `UserRead` is built from, without loading an entity."""
-        return (await execute_first(self.session, READ, {"id": user_id})).one_or_none()
+        return typed(
+            UserRow, (await execute_first(self.session, READ, {"id": user_id})).one_or_none()
+        )
+
+    async def lock(self, user_id: int) -> UserRow | None:
+        """The user, row-locked until the transaction ends (see `sql.lock_row`)."""
+        return await lock_row(self.session, User, UserRow, User.id == user_id)
+
+    async def update(self, user_id: int, data: UserUpdate | UserAdminUpdate) -> UserRow | None:
+        """Set the fields sent as non-null (in these bodies `null` means "leave it");
+        None: the user is gone."""
+        values = data.model_dump(exclude_none=True)
+        return await update_row(self.session, User, UserRow, User.id == user_id, values)
 
     async def active_principal(self, claims: AccessClaims) -> Principal | None:
         """The per-request caller check, one primary-key lookup of two columns.
@@ -116,9 +149,9 @@ class UserRepository:
         )
         return replaced is not None
 
-    async def list(self, page: PageParams, q: str | None) -> tuple[Sequence[User], int]:
-        query = select(User).order_by(User.id)
-        if q:
-            query = query.where(contains(q, User.email, User.full_name))
-        rows, total = await fetch_page(self.session, query, page)
-        return [row[0] for row in rows], total
+    async def list(self, query: UserQuery) -> tuple[list[UserRow], int]:
+        """By id (sign-up order)."""
+        stmt = ordered(select(*COLUMNS), User.id, SortOrder.ASC)
+        if query.q:
+            stmt = stmt.where(contains(query.q, User.email, User.full_name))
+        return await fetch_page(self.session, stmt, query.page, UserRow)

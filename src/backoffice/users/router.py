@@ -1,16 +1,16 @@
 """HTTP of the caller's profile and the admin's user management."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Response, status
 
 from backoffice.auth.dependencies import AdminUser, AuthServiceDep, CurrentUser, NoStore
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
-from backoffice.pagination import Page, PageDep
-from backoffice.schemas import DbId, SafeStr
-from backoffice.users.dependencies import UserServiceDep
-from backoffice.users.models import User
+from backoffice.pagination import Page
+from backoffice.schemas import DbId
+from backoffice.users.dependencies import UserQueryDep, UserServiceDep
+from backoffice.users.repository import UserRow
 from backoffice.users.schemas import PasswordChange, UserAdminUpdate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=BodyRoute)
@@ -26,7 +26,7 @@ UserId = Annotated[DbId, Path(description="User id")]
     summary="The signed-in user",
     responses=errors(401),
 )
-async def read_me(user: CurrentUser, users: UserServiceDep) -> Any:
+async def read_me(user: CurrentUser, users: UserServiceDep) -> UserRow:
     return await users.read(user.id)
 
 
@@ -38,7 +38,7 @@ async def read_me(user: CurrentUser, users: UserServiceDep) -> Any:
     summary="Change the signed-in user's name or email",
     responses=errors(401, 409, 422),
 )
-async def update_me(body: UserUpdate, user: CurrentUser, users: UserServiceDep) -> User:
+async def update_me(body: UserUpdate, user: CurrentUser, users: UserServiceDep) -> UserRow:
     return await users.update_profile(user.id, body)
 
 
@@ -69,13 +69,10 @@ async def change_password(
 async def list_users(
     _: AdminUser,
     users: UserServiceDep,
-    page: PageDep,
-    q: Annotated[
-        SafeStr | None, Query(max_length=200, description="Email or name contains")
-    ] = None,
+    query: UserQueryDep,
 ) -> Page[UserRead]:
-    rows, total = await users.list(page, q)
-    return Page[UserRead].of(rows, total, page)
+    rows, total = await users.list(query)
+    return Page[UserRead].of(rows, total, query.page)
 
 
 @router.patch(
@@ -87,5 +84,5 @@ async def list_users(
 )
 async def update_user(
     user_id: UserId, body: UserAdminUpdate, admin: AdminUser, users: UserServiceDep
-) -> User:
+) -> UserRow:
     return await users.admin_update(admin, user_id, body)

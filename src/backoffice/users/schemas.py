@@ -5,7 +5,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from backoffice.schemas import Email, Flag, ReadModel, RequestModel
+from backoffice.pagination import ListQuery
+from backoffice.schemas import Email, Flag, ReadModel, RequestModel, SafeStr
 from backoffice.security import MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES
 from backoffice.users.models import Role
 
@@ -65,3 +66,7 @@ class UserRead(ReadModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class UserQuery(ListQuery):
+    q: Annotated[SafeStr | None, Field(max_length=200, description="Email or name contains")] = None

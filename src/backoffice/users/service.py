@@ -1,20 +1,15 @@
 """Rules about users: registration, profiles, and the admin's levers."""
 
-from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.errors import Conflict, NotFound
-from backoffice.pagination import PageParams
 from backoffice.principal import Identity, Principal
 from backoffice.security import AccessClaims, hash_password
 from backoffice.settings import Settings
-from backoffice.sql import is_unique_violation
-from backoffice.users.models import Role, User
-from backoffice.users.repository import Credentials, UserRepository
-from backoffice.users.schemas import UserAdminUpdate, UserCreate, UserUpdate
+from backoffice.sql import ConstraintErrors, integrity_errors
+from backoffice.users.models import Role
+from backoffice.users.repository import Credentials, UserRepository, UserRow
+from backoffice.users.schemas import UserAdminUpdate, UserCreate, UserQuery, UserUpdate
 
 
 class EmailTaken(Conflict):
@@ -32,34 +27,26 @@ class CannotChangeSelf(Conflict):
     message = "Admins cannot deactivate or demote themselves"
 
 
+CONSTRAINT_ERRORS: ConstraintErrors = {"uq_users_email": EmailTaken}
+
+
 class UserService:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.session = session
         self.settings = settings
         self.repo = UserRepository(session)
 
-    async def register(self, data: UserCreate, role: Role = Role.USER) -> User:
+    async def register(self, data: UserCreate, role: Role = Role.USER) -> UserRow:
         hashed = await hash_password(data.password, self.settings.bcrypt_rounds)
-        try:
+        async with integrity_errors(self.session, CONSTRAINT_ERRORS):
             user = await self.repo.add(
                 email=data.email, hashed_password=hashed, full_name=data.full_name, role=role
             )
             await self.session.commit()
-        except IntegrityError as exc:
-            await self.session.rollback()
-            if not is_unique_violation(exc):
-                raise
-            raise EmailTaken() from exc
         return user
 
-    async def get(self, user_id: int) -> User:
-        user = await self.repo.get(user_id)
-        if user is None:
-            raise UserNotFound()
-        return user
-
-    async def read(self, user_id: int) -> Any:
-        """The caller's profile as a row, for `UserRead` (no entity loaded)."""
+    async def read(self, user_id: int) -> UserRow:
+        """A user's profile as a row, for `UserRead` (no entity loaded); 404 if unknown."""
         row = await self.repo.read(user_id)
         if row is None:
             raise UserNotFound()
@@ -96,34 +83,33 @@ class UserService:
         """Part of the caller's transaction: the caller commits."""
         return await self.repo.replace_password(user_id, expected, new)
 
-    async def update_profile(self, user_id: int, data: UserUpdate) -> User:
-        user = await self.get(user_id)
-        for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
-            setattr(user, field, value)
-        try:
+    async def update_profile(self, user_id: int, data: UserUpdate) -> UserRow:
+        async with integrity_errors(self.session, CONSTRAINT_ERRORS):
+            user = await self.repo.update(user_id, data)
+            if user is None:
+                raise UserNotFound()
             await self.session.commit()
-        except IntegrityError as exc:
-            await self.session.rollback()
-            if not is_unique_violation(exc):
-                raise
-            raise EmailTaken() from exc
         return user
 
-    async def list(self, page: PageParams, q: str | None) -> tuple[Sequence[User], int]:
-        return await self.repo.list(page, q)
+    async def list(self, query: UserQuery) -> tuple[list[UserRow], int]:
+        return await self.repo.list(query)
 
-    async def admin_update(self, admin: Principal, user_id: int, data: UserAdminUpdate) -> User:
-        user = await self.get(user_id)
-        changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    async def admin_update(self, admin: Principal, user_id: int, data: UserAdminUpdate) -> UserRow:
+        """Locks the row first: the token version is bumped on what the role and
+        activity were, not on a copy a concurrent change made stale."""
+        user = await self.repo.lock(user_id)
+        if user is None:
+            raise UserNotFound()
         if user_id == admin.id and (
-            changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
+            data.is_active is False or (data.role or Role.ADMIN) != Role.ADMIN
         ):
             raise CannotChangeSelf()
-        revoke = changes.get("is_active") is False or changes.get("role", user.role) != user.role
-        for field, value in changes.items():
-            setattr(user, field, value)
+        revoke = data.is_active is False or (data.role or user.role) != user.role
+        updated = await self.repo.update(user_id, data)
+        if updated is None:  # pragma: no cover - locked above
+            raise UserNotFound()
         if revoke:
             # A demoted or deactivated user's access tokens stop working at once.
             await self.repo.bump_token_version(user_id)
         await self.session.commit()
-        return user
+        return updated
