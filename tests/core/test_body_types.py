@@ -83,3 +83,15 @@ async def test_an_integral_json_number_is_an_id(
     )
     assert response.status_code == 201
     assert response.json()["image_file_id"] == file["id"]
+
+
+async def test_a_new_password_of_8_bytes_but_4_characters_is_422(
+    client: httpx.AsyncClient,
+) -> None:
+    """The schema's `minLength: 8` counts characters; the server does too, besides bytes."""
+    response = await client.post(
+        "/auth/register",
+        json={"email": "short@example.com", "password": "éééé", "full_name": "Short"},
+    )
+    assert response.status_code == 422
+    assert "8 characters" in response.json()["detail"][0]["msg"]

@@ -12,9 +12,13 @@ from backoffice.users.models import Role
 
 
 def _password_bytes(value: str) -> str:
+    """The byte rule, and the character minimum the schema states (8 characters are at
+    least 8 bytes; at most 72 bytes are at most 72 characters)."""
     size = len(value.encode())
     if size < MIN_PASSWORD_BYTES:
         raise ValueError(f"password must be at least {MIN_PASSWORD_BYTES} bytes")
+    if len(value) < MIN_PASSWORD_BYTES:
+        raise ValueError(f"password must be at least {MIN_PASSWORD_BYTES} characters")
     if size > MAX_PASSWORD_BYTES:
         raise ValueError(
             f"password must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8 "
@@ -26,8 +30,7 @@ def _password_bytes(value: str) -> str:
 NewPassword = Annotated[
     str,
     Field(
-        min_length=MIN_PASSWORD_BYTES,
-        max_length=MAX_PASSWORD_BYTES,
+        json_schema_extra={"minLength": MIN_PASSWORD_BYTES, "maxLength": MAX_PASSWORD_BYTES},
         description=f"{MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt reads "
         "no more): the character bounds here are what JSON Schema can say, a character "
         "outside ASCII takes 2 to 4 of the bytes",
