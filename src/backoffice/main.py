@@ -32,6 +32,7 @@ from backoffice.middleware import (
 )
 from backoffice.notifications.delivery import NotificationDelivery, NotificationSweeper
 from backoffice.notifications.router import router as notifications_router
+from backoffice.openapi import install_openapi
 from backoffice.ratelimit import RATE_LIMITED_RESPONSES, RateLimitMiddleware, rate_limit_counters
 from backoffice.security import configure_hash_queue, prepare_dummy_hash
 from backoffice.settings import Settings, get_settings
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.draining = False
 
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.rate_limit_enabled:
         # Inside CORS, so a browser can read a 429; preflights are never counted.

@@ -1,6 +1,7 @@
 """Base classes shared by every module's request and response models."""
 
 import unicodedata
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 from annotated_types import Ge, Le
@@ -11,6 +12,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    Strict,
     ValidationInfo,
     field_validator,
 )
@@ -25,8 +27,25 @@ def canonical_id_text(value: Any) -> Any:
     return value
 
 
-DbId = Annotated[int, BeforeValidator(canonical_id_text), Ge(1), Le(MAX_DB_ID)]
-"""An id that fits the integer identity columns: a larger one is 422, never a 500."""
+DbId = Annotated[int, Ge(1), Le(MAX_DB_ID), BeforeValidator(canonical_id_text)]
+"""An id that fits the integer identity columns: a larger one is 422, never a 500.
+
+The bounds come before the validator, so they are in the JSON Schema too."""
+
+
+def json_number(value: Any) -> Any:
+    """A JSON number (`348.0` is an integer to JSON Schema too), never a boolean or a string."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+BodyId = Annotated[int, Ge(1), Le(MAX_DB_ID), BeforeValidator(json_number)]
+"""An id inside a JSON body, as its schema says: lax parsing would also take `true` as 1
+and `"5"` as 5."""
+
+Flag = Annotated[bool, Strict()]
+"""A boolean inside a JSON body: `true` or `false`, not `1`, `"yes"` or `"true"`."""
 
 
 def normalize_email(email: str) -> str:
@@ -74,10 +93,23 @@ class RequestModel(BaseModel):
         return reject_nul(value)
 
 
+def _without_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The JSON Schema of a `not_nullable` field: its type without the `null` branch."""
+    for name in getattr(model, "not_nullable", ()):
+        field = schema.get("properties", {}).get(name, {})
+        branches = [branch for branch in field.pop("anyOf", []) if branch != {"type": "null"}]
+        if len(branches) == 1:
+            field.update({**branches[0], **field})
+        elif branches:
+            field["anyOf"] = branches
+
+
 class PatchModel(RequestModel):
     """PATCH bodies: fields left out stay as they are; `null` clears a field, except the
-    ones named in `not_nullable`, which may be left out but not sent as `null`."""
+    ones named in `not_nullable`, which may be left out but not sent as `null` (their
+    schema has no `null` either)."""
 
+    model_config = ConfigDict(json_schema_extra=_without_null)
     not_nullable: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*", mode="after")

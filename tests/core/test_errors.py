@@ -18,6 +18,28 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     assert body["request_id"] == response.headers["X-Request-ID"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"email": "x@example.com", "password": ' + b"1" * 5001 + b"}",
+        b'{"email": "x@example.com", "password": 0.' + b"1" * 5001 + b"}",
+        b'{"email": "x@example.com", "password": NaN}',
+        b'{"email": "x@example.com", "password": -Infinity}',
+        b'{"email": "x@example.com", "password": "\xff"}',
+        b"[" * 100_000,
+    ],
+    ids=["long-integer", "long-fraction", "nan", "infinity", "not-utf8", "deep"],
+)
+async def test_a_body_that_is_no_strict_json_is_400_malformed_body(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await client.post(
+        "/auth/login", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_body"
+
+
 async def test_unknown_route_is_404_in_the_error_shape(client: httpx.AsyncClient) -> None:
     response = await client.get("/no-such-route")
     assert response.status_code == 404

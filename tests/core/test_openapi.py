@@ -44,3 +44,37 @@ def test_every_api_operation_documents_its_errors(app: FastAPI) -> None:
 def test_operation_ids_are_unique(app: FastAPI) -> None:
     ids = [op["operationId"] for _, _, op in operations(app.openapi())]
     assert len(ids) == len(set(ids))
+
+
+def test_every_operation_with_a_body_documents_its_400_and_413(app: FastAPI) -> None:
+    undocumented = [
+        f"{m.upper()} {p}"
+        for p, m, op in operations(app.openapi())
+        if "requestBody" in op and not {"400", "413"} <= set(op["responses"])
+    ]
+    assert undocumented == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/files/{file_id}/content", "/api/v1/items/{item_id}/image"]
+)
+def test_downloads_document_every_sniffed_type(app: FastAPI, path: str) -> None:
+    content = app.openapi()["paths"][path]["get"]["responses"]["200"]["content"]
+    assert set(content) == {
+        *("image/png", "image/jpeg", "image/gif", "image/webp"),
+        *("application/pdf", "text/plain", "text/csv"),
+    }
+
+
+def test_every_string_without_a_format_refuses_nul(app: FastAPI) -> None:
+    def strings(node: Any) -> list[dict[str, Any]]:
+        if isinstance(node, list):
+            return [s for value in node for s in strings(value)]
+        if not isinstance(node, dict):
+            return []
+        found = [node] if node.get("type") == "string" else []
+        return found + [s for value in node.values() for s in strings(value)]
+
+    own_rule = {"pattern", "format", "enum", "const"}
+    loose = [s for s in strings(app.openapi()) if not own_rule & set(s)]
+    assert loose == []

@@ -265,3 +265,26 @@ async def test_a_client_gone_mid_body_is_no_server_error(
     assert not [r for r in caplog.records if r.levelname in {"ERROR", "CRITICAL"}]
     metrics = (await client.get("http://test/metrics")).text
     assert 'route="/api/v1/items",status="5' not in metrics
+
+
+async def test_a_replayed_upload_names_the_file_even_after_its_deletion(
+    client: httpx.AsyncClient, engine: AsyncEngine, user: SignedInUser
+) -> None:
+    """The replay reports what the first attempt did; it does not upload again (ST302)."""
+
+    async def upload() -> httpx.Response:
+        return await client.post(
+            "/files",
+            headers=keyed(user, "upload-then-delete"),
+            files={"file": ("pixel.png", PNG_BYTES, "image/png")},
+        )
+
+    first = await upload()
+    deleted = await client.delete(f"/files/{first.json()['id']}", headers=user.headers)
+    replayed = await upload()
+    assert (first.status_code, deleted.status_code, replayed.status_code) == (201, 204, 201)
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json() == first.json()
+    gone = await client.get(f"/files/{first.json()['id']}", headers=user.headers)
+    assert gone.status_code == 404
+    assert await count(engine, "files") == 0

@@ -28,7 +28,11 @@ async def test_price_is_stored_with_two_decimals_and_read_as_a_string(
 
 
 @pytest.mark.parametrize(
-    "price", ["-1", -1, "1.234", 1.234, "1e309", "NaN", "Infinity", "10000000000.00", "abc", True]
+    "price",
+    [
+        *("-1", -1, "1.234", 1.234, "1e309", "NaN", "Infinity", "10000000000.00", "abc", True),
+        *("-0", "-0.00", "1.500", "00000000001"),
+    ],
 )
 async def test_invalid_money_is_422(
     client: httpx.AsyncClient, user: SignedInUser, price: object
@@ -77,11 +81,10 @@ async def test_zero_is_a_valid_price(make_item: ItemFactory, user: SignedInUser)
     assert item["price"] == "0.00"
 
 
-@pytest.mark.parametrize("price", ["-0", "-0.00", -0.0])
 async def test_negative_zero_is_zero_not_minus_zero(
-    make_item: ItemFactory, user: SignedInUser, price: object
+    make_item: ItemFactory, user: SignedInUser
 ) -> None:
-    item = await make_item(user, price=price, tax=price)
+    item = await make_item(user, price=-0.0, tax=-0.0)
     assert (item["price"], item["tax"], item["price_with_tax"]) == ("0.00", "0.00", "0.00")
 
 
@@ -103,3 +106,27 @@ async def test_a_price_with_surrounding_whitespace_is_422(
         "/items", json={"name": "Spaced", "price": price}, headers=user.headers
     )
     assert response.status_code == 422
+
+
+async def test_a_json_number_too_small_for_a_float_is_422_not_zero(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    response = await client.post(
+        "/items",
+        content=b'{"name": "Tiny", "price": 1e-400}',
+        headers={**user.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "price"]
+
+
+async def test_a_json_number_with_trailing_zeros_is_read_exactly(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    response = await client.post(
+        "/items",
+        content=b'{"name": "Exact", "price": 12.500, "tax": 1E+1}',
+        headers={**user.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201
+    assert (response.json()["price"], response.json()["tax"]) == ("12.50", "10.00")

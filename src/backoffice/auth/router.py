@@ -7,13 +7,14 @@ from fastapi import APIRouter, Header, Path, Response, status
 from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, NoStore, PasswordFormDep
 from backoffice.auth.schemas import LoginRequest, RefreshRequest, SessionRead, TokenPair
 from backoffice.errors import error_responses as errors
+from backoffice.json_body import BodyRoute
 from backoffice.pagination import ListQueryDep, Page
 from backoffice.schemas import DbId
 from backoffice.users.dependencies import UserServiceDep
 from backoffice.users.repository import UserRow
 from backoffice.users.schemas import UserCreate, UserRead
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=BodyRoute)
 
 UserAgent = Annotated[str | None, Header(include_in_schema=False)]
 SessionId = Annotated[DbId, Path(description="Session id")]

@@ -1,18 +1,39 @@
 """Request and response models of employees, and the list's query."""
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from backoffice.pagination import ListQuery, SortOrder
-from backoffice.schemas import Email, PatchModel, ReadModel, RequestModel, SafeStr
+from backoffice.schemas import Email, Flag, PatchModel, ReadModel, RequestModel, SafeStr
 
 FullName = Annotated[str, Field(min_length=1, max_length=200)]
 Title = Annotated[str, Field(max_length=200)]
 Department = Annotated[str, Field(min_length=1, max_length=100)]
-HiredOn = Annotated[date, Field(ge=date(1900, 1, 1), le=date(9999, 12, 31))]
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)
+
+
+def iso_date_text(value: object) -> object:
+    """A date is `YYYY-MM-DD`, as `format: date` says; lax parsing would also read a
+    number as seconds since 1970 and a date-time at midnight as its date."""
+    if not (isinstance(value, str) and ISO_DATE.match(value)):
+        raise ValueError("must be a date like 2024-01-31")
+    return value
+
+
+HiredOn = Annotated[
+    date,
+    BeforeValidator(iso_date_text),
+    Field(
+        ge=date(1900, 1, 1),
+        le=date(9999, 12, 31),
+        # The bounds as JSON Schema, which has no minimum for dates: the year is 1900 or later.
+        json_schema_extra={"pattern": r"^(19\d\d|[2-9]\d\d\d)-"},
+    ),
+]
 
 
 class EmployeeCreate(RequestModel):
@@ -21,7 +42,7 @@ class EmployeeCreate(RequestModel):
     title: Title | None = None
     department: Department | None = None
     hired_on: HiredOn | None = None
-    is_active: bool = True
+    is_active: Flag = True
 
 
 class EmployeeUpdate(PatchModel):
@@ -37,7 +58,7 @@ class EmployeeUpdate(PatchModel):
     title: Title | None = None
     department: Department | None = None
     hired_on: HiredOn | None = None
-    is_active: bool | None = None
+    is_active: Flag | None = None
 
 
 class EmployeeRead(ReadModel):

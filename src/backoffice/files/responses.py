@@ -15,12 +15,16 @@ from fastapi import Response, status
 
 from backoffice.files.naming import content_disposition
 from backoffice.files.repository import FileRow
+from backoffice.files.sniffing import SNIFFED_TYPES
 
 CACHE_CONTROL = "private, no-cache"
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The file's bytes, with its sniffed type",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            content_type: {"schema": {"type": "string", "format": "binary"}}
+            for content_type in SNIFFED_TYPES
+        },
     },
     304: {"description": "Not modified: the `If-None-Match` tag is current"},
 }

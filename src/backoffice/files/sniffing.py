@@ -19,6 +19,10 @@ MAGIC_NUMBERS: tuple[tuple[bytes, str], ...] = (
     (b"GIF89a", "image/gif"),
     (b"%PDF-", "application/pdf"),
 )
+WEBP = "image/webp"
+TEXT_TYPES = ("text/plain", "text/csv")
+SNIFFED_TYPES = tuple(dict.fromkeys([*(t for _, t in MAGIC_NUMBERS), WEBP, *TEXT_TYPES]))
+"""Every type `sniff_content_type` may return: the types a download may be served as."""
 UTF8_BOM = b"\xef\xbb\xbf"
 # C0 controls other than \t \n \f \r, and DEL: never in a text file worth the name.
 BINARY_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -32,7 +36,7 @@ def sniff_content_type(
         if data.startswith(magic):
             return content_type
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
+        return WEBP
     if not _is_text(data):
         return None
     declared = (declared_type or "").split(";")[0].strip().lower()

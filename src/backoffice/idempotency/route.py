@@ -19,7 +19,6 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Header, Request, Response
-from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
 from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect
@@ -27,6 +26,7 @@ from starlette.requests import ClientDisconnect
 from backoffice.db import sessionmaker_of
 from backoffice.errors import ClientDisconnected, error_responses
 from backoffice.idempotency.service import IdempotencyService, StoredResponse
+from backoffice.json_body import BodyRoute
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
@@ -41,7 +41,9 @@ async def idempotency_key(
         Header(
             alias=HEADER,
             pattern=KEY_PATTERN,
-            description="Retry-safe key: the same key within 24 h replays the first response",
+            description="Retry-safe key: the same key within 24 h replays the first response "
+            "(`Idempotent-Replayed: true`), also when what it created was deleted since; "
+            "the same key with another body is 422; a key still in use is 409",
         ),
     ] = None,
 ) -> str | None:
@@ -80,7 +82,7 @@ async def request_digest(request: Request) -> str:
     return await anyio.to_thread.run_sync(digest_of, head, content_type, body)
 
 
-class IdempotentRoute(APIRoute):
+class IdempotentRoute(BodyRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {method.upper() for method in kwargs.get("methods") or ()}
         self.idempotent = "POST" in methods and kwargs.get("status_code") in CREATING_STATUSES

@@ -1,8 +1,9 @@
 """Request, response and query models of the catalogue.
 
-Money (`price`, `tax`, `min_price`, `max_price`) is accepted as a JSON number or a
-decimal string, must be finite, >= 0, with at most 2 decimals and 10 whole digits
-(it is `NUMERIC(12,2)` in the database); it is always sent back as a string with
+Money (`price`, `tax`, `min_price`, `max_price`) is accepted as a JSON number (read
+exactly, as a decimal) or a plain decimal string (`"12.50"`: 1 to 10 digits, at most 2
+decimals), must be finite, >= 0, with at most 2 decimals and 10 whole digits (it is
+`NUMERIC(12,2)` in the database); it is always sent back as a string with
 exactly two decimals (`"12.50"`), so no client ever parses it into a binary float.
 
 `tax` is an absolute amount (not a rate): `price_with_tax = price + tax`, with a
@@ -21,12 +22,13 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     computed_field,
     model_validator,
 )
 
 from backoffice.pagination import ListQuery, SortOrder
-from backoffice.schemas import DbId, PatchModel, ReadModel, RequestModel
+from backoffice.schemas import BodyId, PatchModel, ReadModel, RequestModel
 
 
 def money_string(value: Decimal) -> str:
@@ -38,27 +40,35 @@ def without_negative_zero(value: Decimal) -> Decimal:
     return value + 0
 
 
-MONEY_TEXT = re.compile(r"^-?\d+(\.\d+)?\Z", re.ASCII)
+MONEY_PATTERN = r"^\d{1,10}(\.\d{1,2})?$"
+MONEY_TEXT = re.compile(MONEY_PATTERN.replace("$", r"\Z"), re.ASCII)
+MAX_MONEY = Decimal("9999999999.99")
 
 
 def plain_decimal_text(value: object) -> object:
-    """A string amount is ASCII digits with an optional fraction: Python's `Decimal` alone
-    would also read `"1_000"`, `"1e2"`, `" 12.50\n"` or other scripts' digits (`"١٢"`)."""
+    """A string amount is 1 to 10 ASCII digits and at most 2 decimals, exactly what its
+    schema's `pattern` says: Python's `Decimal` alone would also read `"1_000"`, `"1e2"`,
+    `" 12.50\n"` or other scripts' digits (`"١٢"`)."""
     if isinstance(value, str) and not MONEY_TEXT.match(value):
-        raise ValueError('must be a plain decimal like "12.50"')
+        raise ValueError('must be a plain decimal like "12.50": 10 digits, 2 decimals at most')
     return value
 
 
+MONEY_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": float(MAX_MONEY), "multipleOf": 0.01},
+        {"type": "string", "pattern": MONEY_PATTERN},
+    ],
+    "description": 'A decimal string like `"12.50"` or a number; >= 0, 10 digits and '
+    "2 decimals at most",
+    "examples": ["12.50"],
+}
+"""The rules below as JSON Schema: a number is read exactly (`1e-400` is no multiple of 0.01)."""
+
 Money = Annotated[
     Decimal,
-    Field(
-        ge=0,
-        max_digits=12,
-        decimal_places=2,
-        allow_inf_nan=False,
-        description='A decimal string like `"12.50"` or a number; >= 0, 2 decimals at most',
-        examples=["12.50"],
-    ),
+    Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False),
+    WithJsonSchema(MONEY_SCHEMA),
     AfterValidator(without_negative_zero),
     BeforeValidator(plain_decimal_text),
 ]
@@ -66,7 +76,7 @@ MoneyOut = Annotated[Decimal, PlainSerializer(money_string, return_type=str)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, Field(max_length=2000)]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-FileRef = Annotated[DbId, Field(description="A file the item's owner uploaded")]
+FileRef = Annotated[BodyId, Field(description="A file the item's owner uploaded")]
 
 
 class ItemCreate(RequestModel):

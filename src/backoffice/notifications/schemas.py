@@ -6,14 +6,14 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from backoffice.pagination import ListQuery
-from backoffice.schemas import DbId, ReadModel, RequestModel
+from backoffice.schemas import BodyId, ReadModel, RequestModel
 
 
 class NotificationCreate(RequestModel):
     """`user_id` omitted means the caller; only an admin may name another user."""
 
     message: Annotated[str, Field(min_length=1, max_length=1000)]
-    user_id: DbId | None = None
+    user_id: BodyId | None = None
 
 
 class NotificationRead(ReadModel):

@@ -6,13 +6,14 @@ from fastapi import APIRouter, Path, Response, status
 
 from backoffice.auth.dependencies import AdminUser, AuthServiceDep, CurrentUser, NoStore
 from backoffice.errors import error_responses as errors
+from backoffice.json_body import BodyRoute
 from backoffice.pagination import Page
 from backoffice.schemas import DbId
 from backoffice.users.dependencies import UserQueryDep, UserServiceDep
 from backoffice.users.repository import UserRow
 from backoffice.users.schemas import PasswordChange, UserAdminUpdate, UserRead, UserUpdate
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=BodyRoute)
 
 UserId = Annotated[DbId, Path(description="User id")]
 
@@ -46,7 +47,10 @@ async def update_me(body: UserUpdate, user: CurrentUser, users: UserServiceDep) 
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="users-change-password",
     summary="Change the password; every device is signed out",
-    responses=errors(400, 401, 422, 429),
+    responses={
+        **errors(401, 422, 429),
+        400: {"description": "`wrong_password`: the current password is incorrect"},
+    },
 )
 async def change_password(
     body: PasswordChange, user: CurrentUser, auth: AuthServiceDep

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from backoffice.pagination import ListQuery
-from backoffice.schemas import Email, ReadModel, RequestModel, SafeStr
+from backoffice.schemas import Email, Flag, ReadModel, RequestModel, SafeStr
 from backoffice.security import MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES
 from backoffice.users.models import Role
 
@@ -23,7 +23,17 @@ def _password_bytes(value: str) -> str:
     return value
 
 
-NewPassword = Annotated[str, AfterValidator(_password_bytes)]
+NewPassword = Annotated[
+    str,
+    Field(
+        min_length=MIN_PASSWORD_BYTES,
+        max_length=MAX_PASSWORD_BYTES,
+        description=f"{MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt reads "
+        "no more): the character bounds here are what JSON Schema can say, a character "
+        "outside ASCII takes 2 to 4 of the bytes",
+    ),
+    AfterValidator(_password_bytes),
+]
 FullName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -39,7 +49,7 @@ class UserUpdate(RequestModel):
 
 
 class UserAdminUpdate(RequestModel):
-    is_active: bool | None = None
+    is_active: Flag | None = None
     role: Role | None = None
 
 
