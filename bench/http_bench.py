@@ -466,7 +466,7 @@ def extras(results: list[Result], storm: "StormStats | None", soak: "Soak | None
         lines.append(
             f"- Login storm: {STORM_LOGINS} clients signing in back to back (bcrypt cost "
             f"{STORM_ROUNDS}) made {storm.logins:,} sign-ins: {storm.ok:,} 200, "
-            f"{storm.busy:,} 503 `busy` (with `Retry-After`), {storm.other:,} other; sign-in "
+            f"{storm.busy:,} 503 `busy` (with `Retry-After`), other: {storm.other}; sign-in "
             f"p50 {storm.p50_s:.2f} s, p99 {storm.p99_s:.2f} s, max {storm.max_s:.2f} s"
             + (f"; the reads beside it: p99 {reads.p99_ms:.0f} ms." if reads else ".")
         )
@@ -671,34 +671,37 @@ class StormStats:
     logins: int
     ok: int
     busy: int  # 503 `busy` with Retry-After: no bcrypt slot within BCRYPT_QUEUE_SECONDS
-    other: int
+    other: str  # any other status, as status x count (0: no answer)
     p50_s: float
     p99_s: float
     max_s: float
 
 
-async def storm_user(base_url: str, dsn: str) -> str:
-    """A user whose stored hash has cost 12, as production's (the bench service hashes at 4)."""
-    email = f"storm-{uuid.uuid4().hex[:10]}@example.com"
+async def storm_users(base_url: str, dsn: str) -> list[str]:
+    """`STORM_LOGINS` users (one per client, as a real storm) whose stored hashes have cost
+    12, as production's: the bench service registers them at cost 4."""
+    run = uuid.uuid4().hex[:10]
+    emails = [f"storm-{run}-{n}@example.com" for n in range(STORM_LOGINS)]
     async with httpx.AsyncClient(base_url=base_url + "/api/v1", timeout=30) as client:
-        registered = await client.post(
-            "/auth/register", json={"email": email, "password": PASSWORD, "full_name": "Storm"}
-        )
-        registered.raise_for_status()
+        for email in emails:
+            user = {"email": email, "password": PASSWORD, "full_name": "Storm"}
+            (await client.post("/auth/register", json=user)).raise_for_status()
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(STORM_ROUNDS)).decode()
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("UPDATE users SET hashed_password = $1 WHERE email = $2", hashed, email)
+        await conn.execute(
+            "UPDATE users SET hashed_password = $1 WHERE email = ANY($2)", hashed, emails
+        )
     finally:
         await conn.close()
-    return email
+    return emails
 
 
 class LoginStorm:
     """`STORM_LOGINS` clients signing in back to back, in a thread, while wrk reads."""
 
-    def __init__(self, base_url: str, email: str, seconds: float) -> None:
-        self.base_url, self.email, self.seconds = base_url, email, seconds
+    def __init__(self, base_url: str, emails: list[str], seconds: float) -> None:
+        self.base_url, self.emails, self.seconds = base_url, emails, seconds
         self.latencies: list[float] = []
         self.statuses: Counter[int] = Counter()
         self.thread = threading.Thread(target=lambda: asyncio.run(self._storm()), daemon=True)
@@ -715,7 +718,10 @@ class LoginStorm:
             logins=len(self.latencies),
             ok=self.statuses[200],
             busy=self.statuses[503],
-            other=sum(n for status, n in self.statuses.items() if status not in (200, 503)),
+            other=", ".join(
+                f"{status} x {n}" for status, n in self.statuses.items() if status not in (200, 503)
+            )
+            or "none",
             p50_s=ordered[len(ordered) // 2],
             p99_s=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
             max_s=ordered[-1],
@@ -723,11 +729,11 @@ class LoginStorm:
 
     async def _storm(self) -> None:
         deadline = time.monotonic() + self.seconds
-        body = {"email": self.email, "password": PASSWORD}
         limits = httpx.Limits(max_connections=STORM_LOGINS)
         async with httpx.AsyncClient(base_url=self.base_url, timeout=60, limits=limits) as client:
 
-            async def one_client() -> None:
+            async def one_client(email: str) -> None:
+                body = {"email": email, "password": PASSWORD}
                 while time.monotonic() < deadline:
                     started = time.monotonic()
                     try:
@@ -738,7 +744,7 @@ class LoginStorm:
                     self.latencies.append(time.monotonic() - started)
                     self.statuses[status] += 1
 
-            await asyncio.gather(*(one_client() for _ in range(STORM_LOGINS)))
+            await asyncio.gather(*(one_client(email) for email in self.emails))
 
 
 @dataclass
@@ -881,7 +887,12 @@ JWT_SECRET = secrets.token_urlsafe(48)  # one for every service process: one tok
 
 
 def start_service(
-    tmp: Path, url: str, stack: contextlib.ExitStack, workers: int = 1, wait: bool = True
+    tmp: Path,
+    url: str,
+    stack: contextlib.ExitStack,
+    workers: int = 1,
+    wait: bool = True,
+    rounds: int = 4,
 ) -> Server:
     service_env = {
         **os.environ,
@@ -893,7 +904,7 @@ def start_service(
         "LOG_LEVEL": "WARNING",
         "DRAIN_SECONDS": "0",
         "WEB_CONCURRENCY": str(workers),
-        "BCRYPT_ROUNDS": "4",
+        "BCRYPT_ROUNDS": str(rounds),
         "ACCESS_TOKEN_MINUTES": "120",
         # The limiter stays on (it is part of every request's cost) with budgets no load
         # here reaches: one user and one address send everything.
@@ -904,7 +915,7 @@ def start_service(
         "service",
         [sys.executable, "-m", "backoffice", "serve"],
         service_env,
-        tmp / f"service-{workers}" / "out.log",
+        tmp / f"service-{workers}-{rounds}" / "out.log",
     )
     stack.callback(service.stop)
     if wait:
@@ -970,15 +981,19 @@ def run(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> Non
     print(f"\n{len(plan)} scenarios, {args.warmup:g} s warm-up + {args.duration:g} s each:")
     results = []
     storm: StormStats | None = None
-    services = {1: service}
+    services = {(1, False): service}
     for scenario in plan:
         token_or_none = token if scenario.auth else None
-        if scenario.workers not in services:
-            services[scenario.workers] = start_service(tmp, url, stack, scenario.workers)
-        served_by = services[scenario.workers]
+        key = (scenario.workers, scenario.storm)
+        if key not in services:
+            # The storm's service hashes at cost 12 too: a successful sign-in rehashes
+            # a password to BCRYPT_ROUNDS, which would turn the storm into cost 4.
+            rounds = STORM_ROUNDS if scenario.storm else 4
+            services[key] = start_service(tmp, url, stack, scenario.workers, rounds=rounds)
+        served_by = services[key]
         if scenario.storm:
-            email = asyncio.run(storm_user(service.base_url, driver_dsn(url)))
-            with LoginStorm(served_by.base_url, email, args.warmup + args.duration) as running:
+            emails = asyncio.run(storm_users(service.base_url, driver_dsn(url)))
+            with LoginStorm(served_by.base_url, emails, args.warmup + args.duration) as running:
                 results.append(
                     measure(scenario, served_by, scenario.service_path, token_or_none, pg, args)
                 )

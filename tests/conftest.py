@@ -61,6 +61,7 @@ def settings(migrated_url: str) -> Settings:
         database_url=migrated_url,
         jwt_secret=TEST_SECRET,
         bcrypt_rounds=4,
+        bcrypt_threads=4,  # race tests hold one hash slot while another request hashes
         log_json=False,
         notification_sweep_seconds=3600,
         rate_limit_enabled=False,  # the suite sends many requests from one client

@@ -167,20 +167,28 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
     The service commits inside the handler, so a failing commit raises before any
     response is built and reaches the client as an error, never after a 2xx. Safe
-    methods get an autocommit session (see `create_read_sessionmaker`). The request
-    waits for its turn at the pool first (`ConnectionGate`).
+    methods get an autocommit session (see `create_read_sessionmaker`), after their
+    turn at the pool (`ConnectionGate`): a read holds its connection about as long
+    as its session. A write's session outlives its use of a connection (a sign-in
+    commits before bcrypt, then waits up to `BCRYPT_QUEUE_SECONDS` for a hash slot
+    with no connection), so writes go to the pool directly: gated, 50 waiting
+    sign-ins held every slot and the reads beside them stalled (4 req/s in
+    `make bench`'s login storm).
     """
     state = request.app.state
-    maker = state.read_sessionmaker if request.method in READ_ONLY_METHODS else state.sessionmaker
-    gate: ConnectionGate = state.db_gate
-    await gate.acquire()
-    try:
-        async with maker() as session:
+    if request.method not in READ_ONLY_METHODS:
+        async with state.sessionmaker() as session:
             try:
                 yield session
             except BaseException:
                 await session.rollback()
                 raise
+        return
+    gate: ConnectionGate = state.db_gate
+    await gate.acquire()
+    try:
+        async with state.read_sessionmaker() as session:
+            yield session
     finally:
         gate.release()
 

@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
         app.state.db_gate = create_gate(settings)
-        configure_hash_queue(settings.bcrypt_queue_seconds)
+        configure_hash_queue(settings.bcrypt_queue_seconds, settings.bcrypt_threads)
         await prepare_dummy_hash(settings.bcrypt_rounds)
         sweeper = NotificationSweeper(
             NotificationDelivery(app.state.sessionmaker), settings.notification_sweep_seconds

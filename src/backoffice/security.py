@@ -8,7 +8,6 @@ event loop or taking every thread of the shared pool. The wait for a slot is bou
 """
 
 import hashlib
-import os
 import secrets
 import uuid
 from collections.abc import Callable
@@ -31,7 +30,7 @@ ACCESS_TOKEN_TYPE = "access"  # noqa: S105
 IAT_LEEWAY_SECONDS = 60
 """Clock skew between replicas that a token's issue time may show."""
 
-_hash_limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
+_hash_limiter = anyio.CapacityLimiter(1)
 _dummy_hashes: dict[int, str] = {}
 _queue: dict[str, float] = {"seconds": 5.0}
 
@@ -44,9 +43,11 @@ class HashingBusy(ServiceUnavailable):
         super().__init__(retry_after_seconds=1)
 
 
-def configure_hash_queue(seconds: float) -> None:
-    """How long a password check may wait for a bcrypt slot (the app sets it at start-up)."""
+def configure_hash_queue(seconds: float, threads: int) -> None:
+    """How many hashes run at once, and how long a password check may wait for one
+    (the app sets both at start-up)."""
     _queue["seconds"] = seconds
+    _hash_limiter.total_tokens = threads
 
 
 class InvalidToken(Exception):

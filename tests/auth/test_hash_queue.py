@@ -1,5 +1,6 @@
 """A sign-in waits a bounded time for a bcrypt slot, then is told to come back."""
 
+import os
 from collections.abc import AsyncIterator
 
 import httpx
@@ -17,11 +18,11 @@ async def busy_hashing(settings: Settings) -> AsyncIterator[None]:
     holders = [object() for _ in range(int(limiter.total_tokens))]
     for holder in holders:
         await limiter.acquire_on_behalf_of(holder)
-    security.configure_hash_queue(0.05)
+    security.configure_hash_queue(0.05, settings.bcrypt_threads)
     try:
         yield
     finally:
-        security.configure_hash_queue(settings.bcrypt_queue_seconds)
+        security.configure_hash_queue(settings.bcrypt_queue_seconds, settings.bcrypt_threads)
         for holder in holders:
             limiter.release_on_behalf_of(holder)
 
@@ -40,3 +41,9 @@ async def test_login_after_the_storm_succeeds(
 ) -> None:
     response = await client.post("/auth/login", json={"email": user.email, "password": PASSWORD})
     assert response.status_code == 200
+
+
+def test_sign_ins_hash_on_every_core_but_one_by_default() -> None:
+    """bcrypt releases the GIL: one core stays free for the reads during a login storm."""
+    threads = Settings(app_env="test").bcrypt_threads
+    assert threads == max(1, (os.cpu_count() or 1) - 1)
