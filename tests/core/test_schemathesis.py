@@ -23,6 +23,7 @@ the checks that send requests of their own) reaches the app through `AppBridge`.
 digs deeper than the default (README, security section, has that run's counts).
 """
 
+import copy
 import io
 import json
 import os
@@ -182,7 +183,8 @@ def operation_ids() -> list[str]:
 
 @pytest.fixture(scope="module")
 def schema(app: FastAPI) -> OpenApiSchema:
-    return schemathesis.openapi.from_dict(app.openapi())
+    # A copy: Schemathesis edits the document it is given, and the app caches its own.
+    return schemathesis.openapi.from_dict(copy.deepcopy(app.openapi()))
 
 
 @pytest.fixture
