@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -11,8 +12,8 @@ from backoffice.settings import Settings
 from tests.conftest import PASSWORD, SignedInUser
 
 
-@pytest.fixture
-async def busy_hashing(settings: Settings) -> AsyncIterator[None]:
+@asynccontextmanager
+async def hash_slots_taken(settings: Settings) -> AsyncIterator[None]:
     """Every bcrypt slot taken (as by a login storm), and a 50 ms queue."""
     limiter = security._hash_limiter
     holders = [object() for _ in range(int(limiter.total_tokens))]
@@ -25,6 +26,12 @@ async def busy_hashing(settings: Settings) -> AsyncIterator[None]:
         security.configure_hash_queue(settings.bcrypt_queue_seconds, settings.bcrypt_threads)
         for holder in holders:
             limiter.release_on_behalf_of(holder)
+
+
+@pytest.fixture
+async def busy_hashing(settings: Settings) -> AsyncIterator[None]:
+    async with hash_slots_taken(settings):
+        yield
 
 
 async def test_login_behind_a_full_bcrypt_queue_is_503_busy_with_retry_after(
@@ -47,3 +54,13 @@ def test_sign_ins_hash_on_every_core_but_one_by_default() -> None:
     """bcrypt releases the GIL: one core stays free for the reads during a login storm."""
     threads = Settings(app_env="test").bcrypt_threads
     assert threads == max(1, (os.cpu_count() or 1) - 1)
+
+
+async def test_sign_ins_refused_as_busy_do_not_count_toward_the_throttle(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+) -> None:
+    body = {"email": user.email, "password": PASSWORD}
+    async with hash_slots_taken(settings):
+        for _ in range(settings.login_max_failures + 1):
+            assert (await client.post("/auth/login", json=body)).status_code == 503
+    assert (await client.post("/auth/login", json=body)).status_code == 200

@@ -123,8 +123,13 @@ class LoginAttemptRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def reserve(self, email: str, max_attempts: int, window_seconds: int) -> float | None:
-        """Count this attempt before the password is checked; seconds to wait if throttled.
+    async def reserve(
+        self, email: str, max_attempts: int, window_seconds: int
+    ) -> tuple[int | None, float | None]:
+        """Count this attempt before the password is checked.
+
+        The new attempt's id, to `forget` it if the password is never checked; or the
+        seconds to wait if the email is throttled.
 
         Attempts for one email are serialised by a transaction-scoped advisory lock, so
         parallel requests cannot all slip under the limit while bcrypt runs. The row
@@ -153,9 +158,15 @@ class LoginAttemptRepository:
             )
         ).one()
         if count >= max_attempts:
-            return float(retry_after or 0)
-        await self.session.execute(insert(LoginAttempt).values(email=email))
-        return None
+            return None, float(retry_after or 0)
+        attempt_id = await self.session.scalar(
+            insert(LoginAttempt).values(email=email).returning(LoginAttempt.id)
+        )
+        return attempt_id, None
+
+    async def forget(self, attempt_id: int) -> None:
+        """Un-count an attempt whose password was never checked (no bcrypt slot came)."""
+        await self.session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
 
     async def clear(self, email: str) -> None:
         await self.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))

@@ -1,5 +1,7 @@
 """Sign-in, token rotation with reuse detection, sign-out and password changes."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +14,7 @@ from backoffice.pagination import ListQuery
 from backoffice.principal import Identity, Principal
 from backoffice.schemas import normalize_email
 from backoffice.security import (
+    HashingBusy,
     InvalidToken,
     burn_dummy_verify,
     create_access_token,
@@ -95,15 +98,16 @@ class AuthService:
         if "\x00" in email or len(email) > MAX_EMAIL_CHARS:
             await burn_dummy_verify(password, self.settings.bcrypt_rounds)
             raise InvalidCredentials()
-        await self._count_attempt(email)
+        attempt_id = await self._count_attempt(email)
         user = await self.users.credentials(email)
         await self.session.commit()
 
-        if user is None:
-            await burn_dummy_verify(password, self.settings.bcrypt_rounds)
-            verified = False
-        else:
-            verified = await verify_password(password, user.hashed_password)
+        async with self._uncounted_if_busy(attempt_id):
+            if user is None:
+                await burn_dummy_verify(password, self.settings.bcrypt_rounds)
+                verified = False
+            else:
+                verified = await verify_password(password, user.hashed_password)
         if user is None or not verified or not user.is_active:
             raise InvalidCredentials()
 
@@ -167,9 +171,11 @@ class AuthService:
         email: a stolen access token is no password oracle.
         """
         email, stored = await self.users.email_and_password_hash(user.id)
-        await self._count_attempt(email)
+        attempt_id = await self._count_attempt(email)
         await self.session.commit()
-        if not await verify_password(current, stored):
+        async with self._uncounted_if_busy(attempt_id):
+            verified = await verify_password(current, stored)
+        if not verified:
             raise WrongCurrentPassword()
         hashed = await hash_password(new, self.settings.bcrypt_rounds)
         if not await self.users.replace_password_hash(user.id, stored, hashed):
@@ -181,14 +187,29 @@ class AuthService:
         await self.outbox.notify(user.id, "password_changed", SIGNED_OUT_EVERYWHERE_MESSAGE)
         await self.session.commit()
 
-    async def _count_attempt(self, email: str) -> None:
+    async def _count_attempt(self, email: str) -> int:
         """Count a password check of `email` (committed by the caller); 429 past the limit."""
-        retry_after = await self.attempts.reserve(
+        attempt_id, retry_after = await self.attempts.reserve(
             email, self.settings.login_max_failures, self.settings.login_window_seconds
         )
-        if retry_after is not None:
+        if attempt_id is None:
             await self.session.rollback()
-            raise Throttled(retry_after)
+            raise Throttled(retry_after or 0)
+        return attempt_id
+
+    @asynccontextmanager
+    async def _uncounted_if_busy(self, attempt_id: int) -> AsyncIterator[None]:
+        """A sign-in refused as `busy` checked no password: it is no failed attempt.
+
+        Counted, a login storm would throttle the very users it turned away (429 after
+        `LOGIN_MAX_FAILURES` busy answers).
+        """
+        try:
+            yield
+        except HashingBusy:
+            await self.attempts.forget(attempt_id)
+            await self.session.commit()
+            raise
 
     async def _issue(
         self, user: Identity, family_id: int | None, device: str | None
