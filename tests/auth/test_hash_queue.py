@@ -15,11 +15,12 @@ from tests.conftest import PASSWORD, SignedInUser
 @asynccontextmanager
 async def hash_slots_taken(settings: Settings) -> AsyncIterator[None]:
     """Every bcrypt slot taken (as by a login storm), and a 50 ms queue."""
+    # Sized first: an app built with other settings may have left another slot count.
+    security.configure_hash_queue(0.05, settings.bcrypt_threads)
     limiter = security._hash_limiter
     holders = [object() for _ in range(int(limiter.total_tokens))]
     for holder in holders:
         await limiter.acquire_on_behalf_of(holder)
-    security.configure_hash_queue(0.05, settings.bcrypt_threads)
     try:
         yield
     finally:
