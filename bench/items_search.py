@@ -11,7 +11,8 @@ exact statements `GET /items` sends (built by `backoffice.items.repository.searc
 and compiled with literal values):
 - a `q` search (ILIKE '%...%' on name or description: pg_trgm GIN indexes),
 - a category + price-range filter sorted by price (the (category, price, id) btree),
-each with the page (LIMIT 20) and the count that the page envelope needs.
+each as the one statement a page sends (LIMIT 20, the total in a subquery) and the
+count alone that a page past the end sends instead.
 """
 
 import argparse
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.dialects.postgresql import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -32,8 +33,9 @@ from backoffice import embedded_db
 from backoffice.cli import alembic_config
 from backoffice.items.repository import search_query
 from backoffice.items.schemas import ItemQuery
-from backoffice.pagination import SortOrder
+from backoffice.pagination import PageParams, SortOrder
 from backoffice.settings import Settings
+from backoffice.sql import page_statement, total_of
 
 ROWS = 1_000_000
 PAGE = 20
@@ -134,10 +136,11 @@ async def run(url: str, rows: int) -> None:
         print(f"items: {rows:,} rows, {size} with indexes\n")
         for title, params in SCENARIOS.items():
             query = search_query(params, owner_id=None)
-            page_sql = compiled(query.limit(PAGE))
-            count_sql = compiled(select(func.count()).select_from(query.order_by(None).subquery()))
+            page_sql = compiled(page_statement(query, PageParams(skip=0, limit=PAGE)))
+            count_sql = compiled(select(total_of(query)))
             print(f"## {title}\n\n```sql\n{page_sql}\n```\n")
-            for label, sql in (("page (LIMIT 20)", page_sql), ("count", count_sql)):
+            labels = ("page with its total (LIMIT 20)", "total alone (an empty page past the end)")
+            for label, sql in zip(labels, (page_sql, count_sql), strict=True):
                 plan = await explain(conn, sql)
                 median = await timed(conn, sql)
                 print(f"### {label}: median {median:.2f} ms over {RUNS} runs\n")

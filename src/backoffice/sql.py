@@ -26,7 +26,18 @@ from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Column, ColumnElement, Row, Select, func, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Row,
+    ScalarSelect,
+    Select,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -137,16 +148,35 @@ def ordered(
     return query.order_by(*clauses)
 
 
+def total_of(query: Select[*tuple[Any, ...]]) -> ScalarSelect[int]:
+    """How many rows the filtered `query` matches, as a scalar subquery."""
+    return select(func.count()).select_from(query.order_by(None).subquery()).scalar_subquery()
+
+
+def page_statement(query: Select[*tuple[Any, ...]], page: PageParams) -> Select[*tuple[Any, ...]]:
+    """One page of `query` (already ordered), each row carrying the total as its last column.
+
+    The total is an uncorrelated subquery of the same filtered query, which PostgreSQL
+    runs once (an InitPlan), so the page can still stop early on an index and the total
+    is right for the page shown. Cheaper than a page and a count (a round trip and an
+    execution less, ~10% of a list's CPU) and than `count(*) OVER ()`, which would make
+    PostgreSQL sort every match instead of keeping the top `limit`.
+    """
+    return query.add_columns(total_of(query)).offset(page.skip).limit(page.limit)
+
+
 async def fetch_page(
     session: AsyncSession, query: Select[*tuple[Any, ...]], page: PageParams, row_type: type[R]
 ) -> tuple[list[R], int]:
-    """One page of `query` (already ordered) as `row_type`, and the total the filters match.
-
-    The total comes from the same filtered query, so it is right for the page shown.
-    """
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    result = await session.execute(query.offset(page.skip).limit(page.limit))
-    return [row_type._make(row) for row in result], total or 0
+    """One page of `query` as `row_type`, and the total the filters match, in one statement
+    (`page_statement`). An empty page past the first has no row to carry the total: only
+    then is it counted on its own."""
+    rows = (await session.execute(page_statement(query, page))).all()
+    if rows:
+        return [row_type._make(row[:-1]) for row in rows], rows[0][-1]
+    if page.skip == 0:
+        return [], 0
+    return [], await session.scalar(select(total_of(query))) or 0
 
 
 ConstraintErrors = Mapping[str, Callable[[], DomainError]]
