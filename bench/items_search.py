@@ -33,7 +33,7 @@ from backoffice import embedded_db
 from backoffice.cli import alembic_config
 from backoffice.items.repository import search_query
 from backoffice.items.schemas import ItemQuery
-from backoffice.pagination import PageParams, SortOrder
+from backoffice.pagination import SortOrder
 from backoffice.settings import Settings
 from backoffice.sql import page_statement, total_of
 
@@ -135,9 +135,9 @@ async def run(url: str, rows: int) -> None:
         size = await conn.scalar(text("SELECT pg_size_pretty(pg_total_relation_size('items'))"))
         print(f"items: {rows:,} rows, {size} with indexes\n")
         for title, params in SCENARIOS.items():
-            query = search_query(params, owner_id=None)
-            page_sql = compiled(page_statement(query, PageParams(skip=0, limit=PAGE)))
-            count_sql = compiled(select(total_of(query)))
+            query, values = search_query(params, owner_id=None)
+            page_sql = compiled(page_statement(query).params(values, skip=0, limit=PAGE))
+            count_sql = compiled(select(total_of(query)).params(values))
             print(f"## {title}\n\n```sql\n{page_sql}\n```\n")
             labels = ("page with its total (LIMIT 20)", "total alone (an empty page past the end)")
             for label, sql in zip(labels, (page_sql, count_sql), strict=True):

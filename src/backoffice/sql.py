@@ -24,14 +24,18 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
+from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel
 from sqlalchemy import (
+    BindParameter,
     Column,
     ColumnElement,
+    Integer,
     Row,
     ScalarSelect,
     Select,
+    bindparam,
     func,
     insert,
     or_,
@@ -118,9 +122,16 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def contains(q: str, *columns: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
-    """Case-insensitive substring match of `q` in any of `columns`, wildcards literal."""
-    pattern = f"%{escape_like(q)}%"
+def substring_pattern(q: str) -> str:
+    """The LIKE pattern of `q` anywhere in a value, its own wildcards literal."""
+    return f"%{escape_like(q)}%"
+
+
+def contains(
+    pattern: str | BindParameter[str], *columns: InstrumentedAttribute[Any]
+) -> ColumnElement[bool]:
+    """Case-insensitive match of a `substring_pattern` (or a bind of one) in any of
+    `columns`."""
     return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
@@ -153,8 +164,14 @@ def total_of(query: Select[*tuple[Any, ...]]) -> ScalarSelect[int]:
     return select(func.count()).select_from(query.order_by(None).subquery()).scalar_subquery()
 
 
-def page_statement(query: Select[*tuple[Any, ...]], page: PageParams) -> Select[*tuple[Any, ...]]:
-    """One page of `query` (already ordered), each row carrying the total as its last column.
+PAGED: WeakKeyDictionary[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]] = WeakKeyDictionary()
+"""Each query's page statement, kept as long as the query is: a repository that builds a
+query once per filter shape builds its page statement once too."""
+
+
+def page_statement(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """`query` (already ordered) paged by `:skip` and `:limit`, each row carrying the total
+    as its last column.
 
     The total is an uncorrelated subquery of the same filtered query, which PostgreSQL
     runs once (an InitPlan), so the page can still stop early on an index and the total
@@ -162,21 +179,34 @@ def page_statement(query: Select[*tuple[Any, ...]], page: PageParams) -> Select[
     execution less, ~10% of a list's CPU) and than `count(*) OVER ()`, which would make
     PostgreSQL sort every match instead of keeping the top `limit`.
     """
-    return query.add_columns(total_of(query)).offset(page.skip).limit(page.limit)
+    paged = PAGED.get(query)
+    if paged is None:
+        paged = (
+            query.add_columns(total_of(query))
+            .offset(bindparam("skip", type_=Integer))
+            .limit(bindparam("limit", type_=Integer))
+        )
+        PAGED[query] = paged
+    return paged
 
 
 async def fetch_page(
-    session: AsyncSession, query: Select[*tuple[Any, ...]], page: PageParams, row_type: type[R]
+    session: AsyncSession,
+    query: Select[*tuple[Any, ...]],
+    page: PageParams,
+    row_type: type[R],
+    params: Mapping[str, Any] | None = None,
 ) -> tuple[list[R], int]:
     """One page of `query` as `row_type`, and the total the filters match, in one statement
-    (`page_statement`). An empty page past the first has no row to carry the total: only
-    then is it counted on its own."""
-    rows = (await session.execute(page_statement(query, page))).all()
+    (`page_statement`); `params` are the query's own bind values. An empty page past the
+    first has no row to carry the total: only then is it counted on its own."""
+    values = {**(params or {}), "skip": page.skip, "limit": page.limit}
+    rows = (await session.execute(page_statement(query), values)).all()
     if rows:
         return [row_type._make(row[:-1]) for row in rows], rows[0][-1]
     if page.skip == 0:
         return [], 0
-    return [], await session.scalar(select(total_of(query))) or 0
+    return [], await session.scalar(select(total_of(query)), values) or 0
 
 
 ConstraintErrors = Mapping[str, Callable[[], DomainError]]

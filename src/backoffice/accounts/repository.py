@@ -20,6 +20,7 @@ from backoffice.sql import (
     fetch_page,
     insert_row,
     ordered,
+    substring_pattern,
     typed,
     update_row,
 )
@@ -60,7 +61,7 @@ class AccountRepository:
         if owner_id is not None:
             stmt = stmt.where(Account.owner_id == owner_id)
         if query.q:
-            stmt = stmt.where(contains(query.q, Account.name))
+            stmt = stmt.where(contains(substring_pattern(query.q), Account.name))
         return await fetch_page(self.session, stmt, query.page, AccountRow)
 
     async def update(self, account_id: int, data: AccountUpdate) -> AccountRow | None:

@@ -15,6 +15,7 @@ from backoffice.sql import (
     fetch_page,
     insert_row,
     ordered,
+    substring_pattern,
     typed,
     update_row,
 )
@@ -65,7 +66,9 @@ class EmployeeRepository:
         stmt = ordered(select(*COLUMNS), SORT_KEYS[query.sort], query.order, Employee.id)
         stmt = stmt.where(Employee.account_id == account_id)
         if query.q:
-            stmt = stmt.where(contains(query.q, Employee.full_name, Employee.email))
+            stmt = stmt.where(
+                contains(substring_pattern(query.q), Employee.full_name, Employee.email)
+            )
         if query.department is not None:
             stmt = stmt.where(Employee.department == query.department)
         if query.is_active is not None:

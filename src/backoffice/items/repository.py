@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.items.models import Item
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemSort, ItemUpdate
+from backoffice.pagination import SortOrder
 from backoffice.sql import (
     changes_of,
     columns_of,
@@ -17,6 +19,7 @@ from backoffice.sql import (
     insert_row,
     lock_row,
     ordered,
+    substring_pattern,
     typed,
     update_row,
 )
@@ -77,24 +80,63 @@ class ItemRepository:
 
     async def search(self, query: ItemQuery, owner_id: int | None) -> tuple[list[ItemRow], int]:
         """One page of the catalogue, ordered by `sort` then id (a stable order)."""
-        return await fetch_page(self.session, search_query(query, owner_id), query.page, ItemRow)
+        statement, values = search_query(query, owner_id)
+        return await fetch_page(self.session, statement, query.page, ItemRow, values)
 
     async def delete(self, item_id: int) -> None:
         await self.session.execute(delete(Item).where(Item.id == item_id))
 
 
-def search_query(query: ItemQuery, owner_id: int | None) -> Select[*tuple[Any, ...]]:
-    """The filtered, ordered select behind `GET /items` (also what bench/ EXPLAINs);
-    `owner_id` is the caller's id for `owner=me`, else None."""
-    stmt = ordered(select(*READ_COLUMNS), SORT_KEYS[query.sort], query.order, Item.id)
-    if query.q is not None:
-        stmt = stmt.where(contains(query.q, Item.name, Item.description))
-    if query.category is not None:
-        stmt = stmt.where(Item.category == query.category)
-    if query.min_price is not None:
-        stmt = stmt.where(Item.price >= query.min_price)
-    if query.max_price is not None:
-        stmt = stmt.where(Item.price <= query.max_price)
-    if owner_id is not None:
-        stmt = stmt.where(Item.owner_id == owner_id)
+class SearchShape(NamedTuple):
+    """Which filters a search uses and its order: what its statement's text depends on."""
+
+    q: bool
+    category: bool
+    min_price: bool
+    max_price: bool
+    owner: bool
+    sort: ItemSort
+    order: SortOrder
+
+
+def search_query(
+    query: ItemQuery, owner_id: int | None
+) -> tuple[Select[*tuple[Any, ...]], dict[str, Any]]:
+    """The filtered, ordered select behind `GET /items` and its bind values (also what
+    bench/ EXPLAINs); `owner_id` is the caller's id for `owner=me`, else None."""
+    values = {
+        "q": None if query.q is None else substring_pattern(query.q),
+        "category": query.category,
+        "min_price": query.min_price,
+        "max_price": query.max_price,
+        "owner_id": owner_id,
+    }
+    given = {name: value for name, value in values.items() if value is not None}
+    shape = SearchShape(
+        q="q" in given,
+        category="category" in given,
+        min_price="min_price" in given,
+        max_price="max_price" in given,
+        owner="owner_id" in given,
+        sort=query.sort,
+        order=query.order,
+    )
+    return search_statement(shape), given
+
+
+@cache
+def search_statement(shape: SearchShape) -> Select[*tuple[Any, ...]]:
+    """Built once per shape (at most 2^5 x 6 of them), with binds for the values: building
+    and compiling a `select()` with its filters cost ~12% of a list's CPU per request."""
+    stmt = ordered(select(*READ_COLUMNS), SORT_KEYS[shape.sort], shape.order, Item.id)
+    if shape.q:
+        stmt = stmt.where(contains(bindparam("q"), Item.name, Item.description))
+    if shape.category:
+        stmt = stmt.where(Item.category == bindparam("category"))
+    if shape.min_price:
+        stmt = stmt.where(Item.price >= bindparam("min_price"))
+    if shape.max_price:
+        stmt = stmt.where(Item.price <= bindparam("max_price"))
+    if shape.owner:
+        stmt = stmt.where(Item.owner_id == bindparam("owner_id"))
     return stmt

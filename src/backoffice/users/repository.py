@@ -18,6 +18,7 @@ from backoffice.sql import (
     insert_row,
     lock_row,
     ordered,
+    substring_pattern,
     typed,
     update_row,
 )
@@ -153,5 +154,5 @@ class UserRepository:
         """By id (sign-up order)."""
         stmt = ordered(select(*COLUMNS), User.id, SortOrder.ASC)
         if query.q:
-            stmt = stmt.where(contains(query.q, User.email, User.full_name))
+            stmt = stmt.where(contains(substring_pattern(query.q), User.email, User.full_name))
         return await fetch_page(self.session, stmt, query.page, UserRow)
