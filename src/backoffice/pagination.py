@@ -55,7 +55,9 @@ ListQueryDep = Annotated[ListQuery, Query()]
 class Page(BaseModel, Generic[T]):
     """`{"items": [...], "total": N, "skip": S, "limit": L}`."""
 
-    items: Sequence[T]
+    items: list[T]
+    """A list, not a `Sequence`: pydantic validates and serializes a `Sequence` field in
+    Python, item by item (~13% of a list route's CPU), a `list` in its Rust core."""
     total: int
     skip: int
     limit: int
