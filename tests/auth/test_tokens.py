@@ -34,8 +34,8 @@ def sign(claims: dict[str, Any], key: str, algorithm: str = "HS256") -> str:
     return jwt.encode(claims, key, algorithm=algorithm)
 
 
-async def assert_refused(client: httpx.AsyncClient, token: str) -> None:
-    response = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+async def assert_refused(client: httpx.AsyncClient, token: str, path: str = "/users/me") -> None:
+    response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert response.json()["code"] == "not_authenticated"
@@ -145,14 +145,21 @@ async def test_garbage_token_is_401(client: httpx.AsyncClient) -> None:
     await assert_refused(client, "not.a.token")
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/users/me",  # its read is the caller check (`CallerClaims`)
+        "/items",  # the caller check, then the route's own statements (`CurrentUser`)
+    ],
+)
 async def test_deactivated_user_is_refused_at_once(
-    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser
+    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser, path: str
 ) -> None:
     response = await client.patch(
         f"/users/{user.id}", json={"is_active": False}, headers=admin.headers
     )
     assert response.status_code == 200
-    await assert_refused(client, user.access_token)
+    await assert_refused(client, user.access_token, path)
 
 
 async def test_a_token_accepted_before_is_refused_once_it_expires(

@@ -90,7 +90,7 @@ async def item_id(client: httpx.AsyncClient, user: SignedInUser) -> int:
     ("path", "limit"),
     [
         ("/items/{item_id}", 2),
-        ("/users/me", 2),
+        ("/users/me", 1),
         ("/items?category=home&min_price=1&sort=price&order=desc&limit=20", 2),
     ],
 )

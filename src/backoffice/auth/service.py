@@ -14,6 +14,7 @@ from backoffice.pagination import ListQuery
 from backoffice.principal import Identity, Principal
 from backoffice.schemas import normalize_email
 from backoffice.security import (
+    AccessClaims,
     HashingBusy,
     InvalidToken,
     burn_dummy_verify,
@@ -61,18 +62,24 @@ class SessionNotFound(NotFound):
     message = "Session not found"
 
 
-async def authenticate(
-    settings: Settings, users: UserService, token: str, state: dict[str, Any] | None = None
-) -> Principal:
-    """The caller behind a bearer token; deactivation takes effect at once.
+def bearer_claims(settings: Settings, token: str, state: dict[str, Any]) -> AccessClaims:
+    """A bearer token's verified claims, before the database is asked about its user.
 
     `state` is the request state, where the rate limiter may have verified the token.
     """
     try:
-        claims = verified_access_claims(settings, token, {} if state is None else state)
+        return verified_access_claims(settings, token, state)
     except InvalidToken as exc:
         raise Unauthorized() from exc
-    principal = await users.active_principal(claims)
+
+
+async def authenticate(
+    settings: Settings, users: UserService, token: str, state: dict[str, Any] | None = None
+) -> Principal:
+    """The caller behind a bearer token; deactivation takes effect at once."""
+    principal = await users.active_principal(
+        bearer_claims(settings, token, {} if state is None else state)
+    )
     if principal is None:
         raise Unauthorized()
     return principal

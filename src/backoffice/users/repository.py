@@ -40,11 +40,12 @@ class UserRow(NamedTuple):
 
 # The per-request statements, built once: compiling a `select()` per call costs ~80 µs.
 # A deactivated user, or a token older than the user's token version, finds no row.
-ACTIVE_PRINCIPAL = select(User.id, User.role).where(
-    User.id == bindparam("id"), User.is_active, User.token_version == bindparam("ver")
-)
+CALLER = (User.id == bindparam("id"), User.is_active, User.token_version == bindparam("ver"))
+"""The caller check: the token's user, active, at the token's version."""
+ACTIVE_PRINCIPAL = select(User.id, User.role).where(*CALLER)
 COLUMNS = columns_of(User, UserRow)
 READ = select(*COLUMNS).where(User.id == bindparam("id"))
+READ_CALLER = select(*COLUMNS).where(*CALLER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,13 @@ class UserRepository:
         None: the user is gone."""
         values = data.model_dump(exclude_none=True)
         return await update_row(self.session, User, UserRow, User.id == user_id, values)
+
+    async def read_caller(self, claims: AccessClaims) -> UserRow | None:
+        """The caller's profile, if the caller check passes: both in one statement."""
+        params = {"id": claims.user_id, "ver": claims.version}
+        return typed(
+            UserRow, (await execute_first(self.session, READ_CALLER, params)).one_or_none()
+        )
 
     async def active_principal(self, claims: AccessClaims) -> Principal | None:
         """The per-request caller check, one primary-key lookup of two columns.

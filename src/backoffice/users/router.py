@@ -4,7 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from backoffice.auth.dependencies import AdminUser, AuthServiceDep, CurrentUser, NoStore
+from backoffice.auth.dependencies import (
+    AdminUser,
+    AuthServiceDep,
+    CallerClaims,
+    CurrentUser,
+    NoStore,
+)
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
 from backoffice.pagination import Page
@@ -26,8 +32,8 @@ UserId = Annotated[DbId, Path(description="User id")]
     summary="The signed-in user",
     responses=errors(401),
 )
-async def read_me(user: CurrentUser, users: UserServiceDep) -> UserRow:
-    return await users.read(user.id)
+async def read_me(claims: CallerClaims, users: UserServiceDep) -> UserRow:
+    return await users.read_caller(claims)
 
 
 @router.patch(
