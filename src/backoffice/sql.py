@@ -40,12 +40,15 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import Subquery
 
+from backoffice.db import execute_first
 from backoffice.errors import DomainError
 from backoffice.models import Base
 from backoffice.pagination import PageParams, SortOrder
@@ -207,6 +210,46 @@ async def fetch_page(
     if page.skip == 0:
         return [], 0
     return [], await session.scalar(select(total_of(query)), values) or 0
+
+
+class CallerCheck(NamedTuple):
+    """The caller check as a one-row subquery (a row only when the caller passes) and its
+    bind values: the users module owns it, and a read of another module carries it
+    (`fetch_checked`)."""
+
+    subquery: Subquery
+    params: Mapping[str, Any]
+
+
+@cache
+def checked_statement(statement: Select[*tuple[Any, ...]], check: Subquery) -> Select[Any]:
+    """`statement` outer-joined onto the caller check: the check's column, then its own."""
+    found = statement.subquery("found")
+    return select(*check.c, *found.c).select_from(check.outerjoin(found, true()))
+
+
+async def fetch_checked(
+    session: AsyncSession,
+    check: CallerCheck,
+    statement: Select[*tuple[Any, ...]],
+    params: Mapping[str, Any],
+    row_type: type[R],
+) -> tuple[bool, R | None]:
+    """Whether the caller passes its check, and `statement`'s row, in one round trip.
+
+    `statement` returns one row at most, and its first column is never NULL (a primary
+    key). No row at all: the caller failed the check; a row of NULLs after the check's
+    column: the caller passed and `statement` found nothing. One statement instead of
+    the check and then the read: ~15% of an item GET's instructions, and one of its two
+    round trips (callgrind, in-process).
+    """
+    values = {**check.params, **params}
+    joined = checked_statement(statement, check.subquery)
+    row = (await execute_first(session, joined, values)).one_or_none()
+    if row is None:
+        return False, None
+    width = len(check.subquery.c)
+    return True, None if row[width] is None else row_type._make(row[width:])
 
 
 ConstraintErrors = Mapping[str, Callable[[], DomainError]]

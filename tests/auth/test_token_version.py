@@ -76,3 +76,20 @@ async def test_a_name_change_by_an_admin_leaves_tokens_working(
 ) -> None:
     await client.patch(f"/users/{user.id}", json={"is_active": True}, headers=admin.headers)
     assert await me(client, user.access_token) == 200
+
+
+async def test_a_password_change_refuses_earlier_tokens_on_an_item_read(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    """`GET /items/{id}` carries the caller check in its own statement: same rule."""
+    item = {"name": "Kept lamp", "category": "home", "price": "5"}
+    created = await client.post("/items", json=item, headers=user.headers)
+    assert created.status_code == 201
+    changed = await client.post(
+        "/users/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=user.headers,
+    )
+    assert changed.status_code == 204
+    read = await client.get(f"/items/{created.json()['id']}", headers=user.headers)
+    assert read.status_code == 401

@@ -149,6 +149,7 @@ async def test_garbage_token_is_401(client: httpx.AsyncClient) -> None:
     "path",
     [
         "/users/me",  # its read is the caller check (`CallerClaims`)
+        "/items/2147483647",  # its read carries the check: 401 before any 404
         "/items",  # the caller check, then the route's own statements (`CurrentUser`)
     ],
 )

@@ -89,7 +89,7 @@ async def item_id(client: httpx.AsyncClient, user: SignedInUser) -> int:
 @pytest.mark.parametrize(
     ("path", "limit"),
     [
-        ("/items/{item_id}", 2),
+        ("/items/{item_id}", 1),
         ("/users/me", 1),
         ("/items?category=home&min_price=1&sort=price&order=desc&limit=20", 2),
     ],

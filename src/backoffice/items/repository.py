@@ -12,15 +12,16 @@ from backoffice.items.models import Item
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemSort, ItemUpdate
 from backoffice.pagination import SortOrder
 from backoffice.sql import (
+    CallerCheck,
     changes_of,
     columns_of,
     contains,
+    fetch_checked,
     fetch_page,
     insert_row,
     lock_row,
     ordered,
     substring_pattern,
-    typed,
     update_row,
 )
 
@@ -67,9 +68,9 @@ class ItemRepository:
         """PATCH sends an `ItemUpdate` (the fields given), PUT an `ItemCreate` (all)."""
         return await update_row(self.session, Item, ItemRow, Item.id == item_id, changes_of(data))
 
-    async def read(self, item_id: int) -> ItemRow | None:
-        """The row `ItemRead` is built from."""
-        return typed(ItemRow, (await self.session.execute(READ_ONE, {"id": item_id})).one_or_none())
+    async def read(self, check: CallerCheck, item_id: int) -> tuple[bool, ItemRow | None]:
+        """Whether the caller passes, and the row `ItemRead` is built from: one statement."""
+        return await fetch_checked(self.session, check, READ_ONE, {"id": item_id}, ItemRow)
 
     async def image_file_id(self, item_id: int) -> tuple[bool, int | None]:
         """Whether the item exists, and its image's file id."""

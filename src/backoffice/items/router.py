@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from backoffice.auth.dependencies import CurrentUser
+from backoffice.auth.dependencies import CallerClaims, CurrentUser
 from backoffice.errors import error_responses as errors
 from backoffice.files import responses as downloads
 from backoffice.idempotency.route import IdempotentRoute
@@ -47,8 +47,8 @@ async def list_items(query: ItemQueryDep, user: CurrentUser, items: ItemReadsDep
     summary="One item",
     responses=errors(401, 404, 422),
 )
-async def get_item(item_id: ItemId, _: CurrentUser, items: ItemReadsDep) -> ItemRow:
-    return await items.get(item_id)
+async def get_item(item_id: ItemId, claims: CallerClaims, items: ItemReadsDep) -> ItemRow:
+    return await items.get(claims, item_id)
 
 
 @router.patch(

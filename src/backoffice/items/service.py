@@ -14,14 +14,16 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.errors import Conflict, InvalidInput, NotFound
+from backoffice.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from backoffice.files.repository import FileRow
 from backoffice.files.service import FileService
 from backoffice.items.repository import ItemRepository, ItemRow
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemUpdate
 from backoffice.notifications.outbox import Outbox
 from backoffice.principal import Principal
+from backoffice.security import AccessClaims
 from backoffice.sql import ConstraintErrors, changes_of, integrity_errors
+from backoffice.users.service import caller_check
 
 
 class ItemNotFound(NotFound):
@@ -62,8 +64,11 @@ class ItemReads:
     async def list(self, caller: Principal, query: ItemQuery) -> tuple[list[ItemRow], int]:
         return await self.repo.search(query, caller.id if query.owner == "me" else None)
 
-    async def get(self, item_id: int) -> ItemRow:
-        row = await self.repo.read(item_id)
+    async def get(self, claims: AccessClaims, item_id: int) -> ItemRow:
+        """The caller check and the item in one statement (`users.service.caller_check`)."""
+        passed, row = await self.repo.read(caller_check(claims), item_id)
+        if not passed:
+            raise Unauthorized()
         if row is None:
             raise ItemNotFound()
         return row

@@ -40,12 +40,23 @@ class UserRow(NamedTuple):
 
 # The per-request statements, built once: compiling a `select()` per call costs ~80 µs.
 # A deactivated user, or a token older than the user's token version, finds no row.
-CALLER = (User.id == bindparam("id"), User.is_active, User.token_version == bindparam("ver"))
-"""The caller check: the token's user, active, at the token's version."""
+CALLER = (
+    User.id == bindparam("caller_id"),
+    User.is_active,
+    User.token_version == bindparam("caller_ver"),
+)
+"""The caller check: the token's user, active, at the token's version (`caller_params`)."""
 ACTIVE_PRINCIPAL = select(User.id, User.role).where(*CALLER)
+CALLER_ROW = select(User.id.label("caller_id")).where(*CALLER).subquery("caller")
+"""The caller check as a subquery another module's statement carries (`sql.fetch_checked`)."""
 COLUMNS = columns_of(User, UserRow)
 READ = select(*COLUMNS).where(User.id == bindparam("id"))
 READ_CALLER = select(*COLUMNS).where(*CALLER)
+
+
+def caller_params(claims: AccessClaims) -> dict[str, int]:
+    """The bind values of `CALLER`."""
+    return {"caller_id": claims.user_id, "caller_ver": claims.version}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +99,15 @@ class UserRepository:
 
     async def read_caller(self, claims: AccessClaims) -> UserRow | None:
         """The caller's profile, if the caller check passes: both in one statement."""
-        params = {"id": claims.user_id, "ver": claims.version}
-        return typed(
-            UserRow, (await execute_first(self.session, READ_CALLER, params)).one_or_none()
-        )
+        row = (await execute_first(self.session, READ_CALLER, caller_params(claims))).one_or_none()
+        return typed(UserRow, row)
 
     async def active_principal(self, claims: AccessClaims) -> Principal | None:
         """The per-request caller check, one primary-key lookup of two columns.
 
         Usually a request's first statement, so a dead pooled connection is retried.
         """
-        params = {"id": claims.user_id, "ver": claims.version}
+        params = caller_params(claims)
         row = (await execute_first(self.session, ACTIVE_PRINCIPAL, params)).one_or_none()
         return None if row is None else Principal(id=row.id, role=row.role)
 
