@@ -240,8 +240,8 @@ async def fetch_checked(
     `statement` returns one row at most, and its first column is never NULL (a primary
     key). No row at all: the caller failed the check; a row of NULLs after the check's
     column: the caller passed and `statement` found nothing. One statement instead of
-    the check and then the read: ~15% of an item GET's instructions, and one of its two
-    round trips (callgrind, in-process).
+    the check and then the read: ~450,000 (~15%) fewer instructions per item GET
+    (callgrind, in-process), and one of its two round trips.
     """
     values = {**check.params, **params}
     joined = checked_statement(statement, check.subquery)
