@@ -20,7 +20,7 @@ fails the same way.
   each service declares for the constraints a client can break.
 """
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
@@ -31,6 +31,7 @@ from sqlalchemy import (
     BindParameter,
     Column,
     ColumnElement,
+    Exists,
     Integer,
     Row,
     ScalarSelect,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     or_,
     select,
     true,
@@ -184,13 +186,27 @@ def page_statement(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     """
     paged = PAGED.get(query)
     if paged is None:
-        paged = (
-            query.add_columns(total_of(query))
-            .offset(bindparam("skip", type_=Integer))
-            .limit(bindparam("limit", type_=Integer))
-        )
+        paged = paged_with(query)
         PAGED[query] = paged
     return paged
+
+
+def paged_with(query: Select[*tuple[Any, ...]], *last: ColumnElement[Any]) -> Select[Any]:
+    """`query` paged, each row carrying the total and then `last`."""
+    return (
+        query.add_columns(total_of(query), *last)
+        .offset(bindparam("skip", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def page_values(page: PageParams, *params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The bind values of a page statement: its query's own, then `:skip` and `:limit`."""
+    values: dict[str, Any] = {}
+    for given in params:
+        values.update(given or {})
+    values.update(skip=page.skip, limit=page.limit)
+    return values
 
 
 async def fetch_page(
@@ -203,7 +219,7 @@ async def fetch_page(
     """One page of `query` as `row_type`, and the total the filters match, in one statement
     (`page_statement`); `params` are the query's own bind values. An empty page past the
     first has no row to carry the total: only then is it counted on its own."""
-    values = {**(params or {}), "skip": page.skip, "limit": page.limit}
+    values = page_values(page, params)
     rows = (await session.execute(page_statement(query), values)).all()
     if rows:
         return [row_type._make(row[:-1]) for row in rows], rows[0][-1]
@@ -250,6 +266,51 @@ async def fetch_checked(
         return False, None
     width = len(check.subquery.c)
     return True, None if row[width] is None else row_type._make(row[width:])
+
+
+@cache
+def passed_check(check: Subquery) -> Exists:
+    """Whether the caller check finds its row, as a column of another statement."""
+    return select(check.c[0]).exists()
+
+
+@cache
+def checked_page_statement(query: Select[*tuple[Any, ...]], check: Subquery) -> Select[Any]:
+    """`page_statement` of `query`, each row also carrying whether the caller passes.
+
+    The check is an uncorrelated EXISTS, which PostgreSQL runs once (an InitPlan) like
+    the total, and a column rather than a join, so the page's own order is untouched.
+    """
+    return paged_with(query, passed_check(check))
+
+
+async def fetch_checked_page(
+    session: AsyncSession,
+    check: CallerCheck,
+    query: Select[*tuple[Any, ...]],
+    page: PageParams,
+    row_type: type[R],
+    params: Mapping[str, Any] | None = None,
+) -> tuple[bool, list[R], int]:
+    """Whether the caller passes its check, one page of `query` and its total: one
+    statement (`checked_page_statement`) instead of the check and then the page.
+
+    An empty page has no row to carry the check: then one more statement asks it, with
+    the total past the first page, as `fetch_page` counts it.
+    """
+    values = page_values(page, check.params, params)
+    statement = checked_page_statement(query, check.subquery)
+    rows: Sequence[Row[*tuple[Any, ...]]] = (await execute_first(session, statement, values)).all()
+    if rows:
+        *_, total, passed = rows[0]
+        if not passed:
+            return False, [], 0
+        return True, [row_type._make(row[:-2]) for row in rows], total
+    total = total_of(query) if page.skip else literal(0)
+    passed, counted = (
+        await session.execute(select(passed_check(check.subquery), total), values)
+    ).one()
+    return passed, [], counted
 
 
 ConstraintErrors = Mapping[str, Callable[[], DomainError]]

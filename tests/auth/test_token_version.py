@@ -1,6 +1,7 @@
 """Access tokens die at once when the user's token version moves on."""
 
 import httpx
+import pytest
 
 from tests.conftest import PASSWORD, SignedInUser, UserFactory
 
@@ -78,10 +79,18 @@ async def test_a_name_change_by_an_admin_leaves_tokens_working(
     assert await me(client, user.access_token) == 200
 
 
-async def test_a_password_change_refuses_earlier_tokens_on_an_item_read(
-    client: httpx.AsyncClient, user: SignedInUser
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/items/{item_id}",
+        "/items",  # a page of rows, each carrying the check
+        "/items?skip=10",  # an empty page past the first: the check asked with the count
+    ],
+)
+async def test_a_password_change_refuses_earlier_tokens_on_catalogue_reads(
+    client: httpx.AsyncClient, user: SignedInUser, path: str
 ) -> None:
-    """`GET /items/{id}` carries the caller check in its own statement: same rule."""
+    """The catalogue's reads carry the caller check in their own statement: same rule."""
     item = {"name": "Kept lamp", "category": "home", "price": "5"}
     created = await client.post("/items", json=item, headers=user.headers)
     assert created.status_code == 201
@@ -91,5 +100,5 @@ async def test_a_password_change_refuses_earlier_tokens_on_an_item_read(
         headers=user.headers,
     )
     assert changed.status_code == 204
-    read = await client.get(f"/items/{created.json()['id']}", headers=user.headers)
+    read = await client.get(path.format(item_id=created.json()["id"]), headers=user.headers)
     assert read.status_code == 401

@@ -150,7 +150,8 @@ async def test_garbage_token_is_401(client: httpx.AsyncClient) -> None:
     [
         "/users/me",  # its read is the caller check (`CallerClaims`)
         "/items/2147483647",  # its read carries the check: 401 before any 404
-        "/items",  # the caller check, then the route's own statements (`CurrentUser`)
+        "/items",  # an empty page: the check is asked on its own
+        "/users",  # the caller check, then the route's own statements (`CurrentUser`)
     ],
 )
 async def test_deactivated_user_is_refused_at_once(

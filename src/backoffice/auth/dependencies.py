@@ -87,7 +87,7 @@ class BearerClaims(BearerScheme):
     """The token's verified claims only, for a route whose own statement is the caller check.
 
     Such a route must refuse the request when that statement finds no active user of
-    the token's version (`UserService.read_caller`), exactly as `CurrentUser` would.
+    the token's version (`UserReads.read_caller`), exactly as `CurrentUser` would.
     The access log's user is the one the signed token names; a refusal shows as its 401.
     """
 
@@ -121,10 +121,14 @@ async def admin_user(user: CurrentUser) -> Principal:
 AdminUser = Annotated[Principal, Depends(admin_user)]
 
 
-async def no_store(response: Response) -> None:
+def forbid_caching(response: Response) -> None:
     """Tokens and the caller's profile must not sit in any cache (RFC 6749 section 5.1)."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
+
+
+async def no_store(response: Response) -> None:
+    forbid_caching(response)
 
 
 NoStore = Depends(no_store)

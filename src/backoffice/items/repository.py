@@ -17,7 +17,7 @@ from backoffice.sql import (
     columns_of,
     contains,
     fetch_checked,
-    fetch_page,
+    fetch_checked_page,
     insert_row,
     lock_row,
     ordered,
@@ -79,10 +79,13 @@ class ItemRepository:
         ).one_or_none()
         return (False, None) if row is None else (True, row.image_file_id)
 
-    async def search(self, query: ItemQuery, owner_id: int | None) -> tuple[list[ItemRow], int]:
-        """One page of the catalogue, ordered by `sort` then id (a stable order)."""
+    async def search(
+        self, check: CallerCheck, query: ItemQuery, owner_id: int | None
+    ) -> tuple[bool, list[ItemRow], int]:
+        """Whether the caller passes, and one page of the catalogue, ordered by `sort` then
+        id (a stable order), with its total."""
         statement, values = search_query(query, owner_id)
-        return await fetch_page(self.session, statement, query.page, ItemRow, values)
+        return await fetch_checked_page(self.session, check, statement, query.page, ItemRow, values)
 
     async def delete(self, item_id: int) -> None:
         await self.session.execute(delete(Item).where(Item.id == item_id))

@@ -35,8 +35,10 @@ async def create_item(body: ItemCreate, user: CurrentUser, items: ItemServiceDep
     summary="Search, filter, sort and page the catalogue",
     responses=errors(401, 422),
 )
-async def list_items(query: ItemQueryDep, user: CurrentUser, items: ItemReadsDep) -> Page[ItemRead]:
-    rows, total = await items.list(user, query)
+async def list_items(
+    query: ItemQueryDep, claims: CallerClaims, items: ItemReadsDep
+) -> Page[ItemRead]:
+    rows, total = await items.list(claims, query)
     return Page[ItemRead].of(rows, total, query.page)
 
 

@@ -61,8 +61,13 @@ class ItemReads:
     def __init__(self, session: AsyncSession) -> None:
         self.repo = ItemRepository(session)
 
-    async def list(self, caller: Principal, query: ItemQuery) -> tuple[list[ItemRow], int]:
-        return await self.repo.search(query, caller.id if query.owner == "me" else None)
+    async def list(self, claims: AccessClaims, query: ItemQuery) -> tuple[list[ItemRow], int]:
+        """The caller check and the page in one statement, as `get` below."""
+        owner_id = claims.user_id if query.owner == "me" else None
+        passed, rows, total = await self.repo.search(caller_check(claims), query, owner_id)
+        if not passed:
+            raise Unauthorized()
+        return rows, total
 
     async def get(self, claims: AccessClaims, item_id: int) -> ItemRow:
         """The caller check and the item in one statement (`users.service.caller_check`)."""

@@ -10,12 +10,13 @@ from backoffice.auth.dependencies import (
     CallerClaims,
     CurrentUser,
     NoStore,
+    forbid_caching,
 )
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
 from backoffice.pagination import Page
 from backoffice.schemas import DbId
-from backoffice.users.dependencies import UserQueryDep, UserServiceDep
+from backoffice.users.dependencies import UserQueryDep, UserReadsDep, UserServiceDep
 from backoffice.users.repository import UserRow
 from backoffice.users.schemas import PasswordChange, UserAdminUpdate, UserRead, UserUpdate
 
@@ -28,11 +29,11 @@ UserId = Annotated[DbId, Path(description="User id")]
     "/me",
     response_model=UserRead,
     operation_id="users-me",
-    dependencies=[NoStore],
     summary="The signed-in user",
     responses=errors(401),
 )
-async def read_me(claims: CallerClaims, users: UserServiceDep) -> UserRow:
+async def read_me(claims: CallerClaims, users: UserReadsDep, response: Response) -> UserRow:
+    forbid_caching(response)  # here, not by the `NoStore` dependency: one solve less
     return await users.read_caller(claims)
 
 

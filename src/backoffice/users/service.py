@@ -46,6 +46,25 @@ def caller_check(claims: AccessClaims) -> CallerCheck:
     return CallerCheck(CALLER_ROW, caller_params(claims))
 
 
+class UserReads:
+    """The caller's profile read: a session and nothing else (no settings, which only
+    hashing needs), so `GET /users/me` builds and solves no more."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.repo = UserRepository(session)
+
+    async def read_caller(self, claims: AccessClaims) -> UserRow:
+        """The caller's own profile, and its caller check in the same statement.
+
+        `GET /users/me` sends this one statement instead of the check and then the read:
+        401 when the token's user is gone, deactivated or at another token version.
+        """
+        row = await self.repo.read_caller(claims)
+        if row is None:
+            raise Unauthorized()
+        return row
+
+
 class UserService:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.session = session
@@ -66,17 +85,6 @@ class UserService:
         row = await self.repo.read(user_id)
         if row is None:
             raise UserNotFound()
-        return row
-
-    async def read_caller(self, claims: AccessClaims) -> UserRow:
-        """The caller's own profile, and its caller check in the same statement.
-
-        `GET /users/me` sends this one statement instead of the check and then the read:
-        401 when the token's user is gone, deactivated or at another token version.
-        """
-        row = await self.repo.read_caller(claims)
-        if row is None:
-            raise Unauthorized()
         return row
 
     async def active_principal(self, claims: AccessClaims) -> Principal | None:
