@@ -13,10 +13,10 @@ from tests.conftest import PASSWORD, SignedInUser
 
 
 @asynccontextmanager
-async def hash_slots_taken(settings: Settings) -> AsyncIterator[None]:
-    """Every bcrypt slot taken (as by a login storm), and a 50 ms queue."""
+async def hash_slots_taken(settings: Settings, queue_seconds: float = 0.05) -> AsyncIterator[None]:
+    """Every bcrypt slot taken (as by a login storm), and a short queue."""
     # Sized first: an app built with other settings may have left another slot count.
-    security.configure_hash_queue(0.05, settings.bcrypt_threads)
+    security.configure_hash_queue(queue_seconds, settings.bcrypt_threads)
     limiter = security._hash_limiter
     holders = [object() for _ in range(int(limiter.total_tokens))]
     for holder in holders:

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.main import create_app
 from backoffice.settings import Settings
-from tests.conftest import SignedInUser
+from tests.auth.test_hash_queue import hash_slots_taken
+from tests.conftest import PASSWORD, SignedInUser
 
 
 @asynccontextmanager
@@ -48,6 +49,7 @@ async def slot_held(
 async def test_requests_waiting_for_the_pool_are_served_in_arrival_order(
     settings: Settings, engine: AsyncEngine, user: SignedInUser
 ) -> None:
+    """Also when newcomers keep arriving: none of them overtakes a request already waiting."""
     finished: list[int] = []
 
     async def read(n: int) -> None:
@@ -55,7 +57,6 @@ async def test_requests_waiting_for_the_pool_are_served_in_arrival_order(
         assert response.status_code == 200
         finished.append(n)
 
-    """Also when newcomers keep arriving: none of them overtakes a request already waiting."""
     async with one_connection_app(settings, wait=30) as client:
         readers = []
         async with slot_held(client, engine, user):
@@ -68,6 +69,23 @@ async def test_requests_waiting_for_the_pool_are_served_in_arrival_order(
         async with asyncio.timeout(30):
             await asyncio.gather(*readers)
     assert finished == list(range(20))
+
+
+async def test_a_sign_in_waiting_for_bcrypt_leaves_the_pool_to_other_requests(
+    settings: Settings, user: SignedInUser
+) -> None:
+    """It keeps its session but no connection while it waits, so it takes no turn at the
+    gate (`db.hashes_passwords`): a read beside it is served at once."""
+    body = {"email": user.email, "password": PASSWORD}
+    async with one_connection_app(settings, wait=0.5) as client:
+        async with hash_slots_taken(settings, queue_seconds=5):
+            login = asyncio.create_task(client.post("/api/v1/auth/login", json=body))
+            await asyncio.sleep(0.3)
+            read = await client.get("/api/v1/users/me", headers=user.headers)
+            assert not login.done()
+        assert read.status_code == 200
+        async with asyncio.timeout(10):
+            assert (await login).status_code == 200
 
 
 async def test_a_request_that_finds_no_free_connection_in_time_is_503_with_retry_after(
