@@ -248,22 +248,71 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     bench`'s login storm).
     """
     state = request.app.state
-    read = request.method in READ_ONLY_METHODS
-    maker = state.read_sessionmaker if read else state.sessionmaker
-    gate: ConnectionGate | None = state.db_gate if read or is_gated(request) else None
+    if request.method in READ_ONLY_METHODS:
+        async with state.read_sessions() as session:
+            yield session
+        return
+    gate: ConnectionGate | None = state.db_gate if is_gated(request) else None
     if gate is not None:
         await gate.acquire()
     try:
-        async with maker() as session:
+        async with state.sessionmaker() as session:
             try:
                 yield session
             except BaseException:
-                if not read:
-                    await session.rollback()
+                await session.rollback()
                 raise
     finally:
         if gate is not None:
             gate.release()
+
+
+class ReadSession:
+    """A read's session after its turn at the gate, as an `async with` block.
+
+    The hot GETs open it themselves, inside their read service (`ReadSessions`), and
+    so skip `SessionDep`: a dependency, and FastAPI's generator machinery around it (an
+    exit stack, a cancel scope, a shielded exit), fewer per request.
+    """
+
+    __slots__ = ("_gate", "_maker", "_session")
+
+    def __init__(self, maker: async_sessionmaker[AsyncSession], gate: ConnectionGate) -> None:
+        self._maker = maker
+        self._gate = gate
+
+    async def __aenter__(self) -> AsyncSession:
+        await self._gate.acquire()
+        try:
+            self._session = self._maker()
+        except BaseException:
+            self._gate.release()
+            raise
+        return self._session
+
+    async def __aexit__(self, *_: object) -> None:
+        try:
+            await self._session.close()
+        finally:
+            self._gate.release()
+
+
+class ReadSessions:
+    """Where a read service opens its session (`async with reads() as session`)."""
+
+    __slots__ = ("_gate", "_maker")
+
+    def __init__(self, maker: async_sessionmaker[AsyncSession], gate: ConnectionGate) -> None:
+        self._maker = maker
+        self._gate = gate
+
+    def __call__(self) -> ReadSession:
+        return ReadSession(self._maker, self._gate)
+
+
+def read_sessions_of(request: Request) -> ReadSessions:
+    sessions: ReadSessions = request.app.state.read_sessions
+    return sessions
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from backoffice.accounts.router import router as accounts_router
 from backoffice.auth.router import router as auth_router
 from backoffice.db import (
+    ReadSessions,
     create_engine,
     create_gate,
     create_read_sessionmaker,
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
         app.state.db_gate = create_gate(settings)
+        app.state.read_sessions = ReadSessions(app.state.read_sessionmaker, app.state.db_gate)
         configure_hash_queue(settings.bcrypt_queue_seconds, settings.bcrypt_threads)
         await prepare_dummy_hash(settings.bcrypt_rounds)
         sweeper = NotificationSweeper(

@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Request
 
-from backoffice.db import SessionDep
+from backoffice.db import SessionDep, read_sessions_of
 from backoffice.files.dependencies import FileServiceDep
 from backoffice.items.schemas import ItemQuery
 from backoffice.items.service import ItemReads, ItemService
@@ -21,9 +21,10 @@ async def get_item_service(
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
 
 
-async def get_item_reads(session: SessionDep) -> ItemReads:
-    """For GETs: no files service, outbox or delivery, which reads never use."""
-    return ItemReads(session)
+async def get_item_reads(request: Request) -> ItemReads:
+    """For GETs: no files service, outbox or delivery, which reads never use, and the
+    session opened by the read itself (`db.ReadSession`)."""
+    return ItemReads(read_sessions_of(request))
 
 
 ItemReadsDep = Annotated[ItemReads, Depends(get_item_reads)]

@@ -14,6 +14,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.db import ReadSessions
 from backoffice.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from backoffice.files.repository import FileRow
 from backoffice.files.service import FileService
@@ -56,22 +57,27 @@ CONSTRAINT_ERRORS: ConstraintErrors = {
 
 
 class ItemReads:
-    """The catalogue's reads: a session and nothing else, so a GET builds no more."""
+    """The catalogue's reads, each in a read session of its own (`db.ReadSession`): a GET
+    builds nothing else."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.repo = ItemRepository(session)
+    def __init__(self, sessions: ReadSessions) -> None:
+        self.sessions = sessions
 
     async def list(self, claims: AccessClaims, query: ItemQuery) -> tuple[list[ItemRow], int]:
         """The caller check and the page in one statement, as `get` below."""
         owner_id = claims.user_id if query.owner == "me" else None
-        passed, rows, total = await self.repo.search(caller_check(claims), query, owner_id)
+        async with self.sessions() as session:
+            passed, rows, total = await ItemRepository(session).search(
+                caller_check(claims), query, owner_id
+            )
         if not passed:
             raise Unauthorized()
         return rows, total
 
     async def get(self, claims: AccessClaims, item_id: int) -> ItemRow:
         """The caller check and the item in one statement (`users.service.caller_check`)."""
-        passed, row = await self.repo.read(caller_check(claims), item_id)
+        async with self.sessions() as session:
+            passed, row = await ItemRepository(session).read(caller_check(claims), item_id)
         if not passed:
             raise Unauthorized()
         if row is None:

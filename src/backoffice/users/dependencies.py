@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 
-from backoffice.db import SessionDep
+from backoffice.db import SessionDep, read_sessions_of
 from backoffice.settings import SettingsDep
 from backoffice.users.schemas import UserQuery
 from backoffice.users.service import UserReads, UserService
@@ -17,9 +17,10 @@ async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserSe
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
-async def get_user_reads(session: SessionDep) -> UserReads:
-    """For `GET /users/me`: one dependency less than the service (no settings)."""
-    return UserReads(session)
+async def get_user_reads(request: Request) -> UserReads:
+    """For `GET /users/me`: no settings, and the session opened by the read itself
+    (`db.ReadSession`)."""
+    return UserReads(read_sessions_of(request))
 
 
 UserReadsDep = Annotated[UserReads, Depends(get_user_reads)]

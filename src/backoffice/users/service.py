@@ -2,6 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.db import ReadSessions
 from backoffice.errors import Conflict, NotFound, Unauthorized
 from backoffice.principal import Identity, Principal
 from backoffice.security import AccessClaims, hash_password
@@ -47,11 +48,11 @@ def caller_check(claims: AccessClaims) -> CallerCheck:
 
 
 class UserReads:
-    """The caller's profile read: a session and nothing else (no settings, which only
-    hashing needs), so `GET /users/me` builds and solves no more."""
+    """The caller's profile read, in a read session of its own (`db.ReadSession`), and no
+    settings, which only hashing needs: `GET /users/me` builds and solves no more."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.repo = UserRepository(session)
+    def __init__(self, sessions: ReadSessions) -> None:
+        self.sessions = sessions
 
     async def read_caller(self, claims: AccessClaims) -> UserRow:
         """The caller's own profile, and its caller check in the same statement.
@@ -59,7 +60,8 @@ class UserReads:
         `GET /users/me` sends this one statement instead of the check and then the read:
         401 when the token's user is gone, deactivated or at another token version.
         """
-        row = await self.repo.read_caller(claims)
+        async with self.sessions() as session:
+            row = await UserRepository(session).read_caller(claims)
         if row is None:
             raise Unauthorized()
         return row
