@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 
 from backoffice.accounts.router import router as accounts_router
@@ -42,6 +43,9 @@ from backoffice.users.router import router as users_router
 API_PREFIX = "/api/v1"
 
 
+NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -69,6 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Swagger UI and ReDoc from assets inside the package: /docs works offline too.
     app = FastAPIOffline(
+        # Metrics are Prometheus's (`/metrics`); FastAPI's own OpenTelemetry hooks, which
+        # nothing here configures, asked for the global providers on every request.
+        telemetry=NO_OPENTELEMETRY,
         title="backoffice",
         version="0.1.0",
         summary="Accounts, employees, a catalogue, files and notifications for mobile clients.",
