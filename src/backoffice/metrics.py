@@ -1,5 +1,7 @@
 """Prometheus metrics of this process; each replica is scraped on its own."""
 
+from functools import cache
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,10 +16,18 @@ DB_POOL_SIZE = Gauge("backoffice_db_pool_size", "Connections the pool keeps open
 DB_POOL_CHECKED_OUT = Gauge("backoffice_db_pool_checked_out", "Connections in use")
 
 
-def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+@cache
+def request_series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """The labelled children, kept: `labels()` takes a lock and builds its key on every
+    call. Bounded like the series themselves (routes are templates, not paths)."""
     labels = (method, route, str(status))
-    REQUESTS.labels(*labels).inc()
-    REQUEST_SECONDS.labels(*labels).observe(seconds)
+    return REQUESTS.labels(*labels), REQUEST_SECONDS.labels(*labels)
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    requests, duration = request_series(method, route, status)
+    requests.inc()
+    duration.observe(seconds)
 
 
 def exposition(engine: AsyncEngine) -> tuple[bytes, str]:
