@@ -275,39 +275,48 @@ class ReadSession:
     exit stack, a cancel scope, a shielded exit), fewer per request.
     """
 
-    __slots__ = ("_gate", "_maker", "_session")
+    __slots__ = ("_session", "_sessions")
 
-    def __init__(self, maker: async_sessionmaker[AsyncSession], gate: ConnectionGate) -> None:
-        self._maker = maker
-        self._gate = gate
+    def __init__(self, sessions: "ReadSessions") -> None:
+        self._sessions = sessions
 
     async def __aenter__(self) -> AsyncSession:
-        await self._gate.acquire()
+        sessions = self._sessions
+        await sessions.gate.acquire()
         try:
-            self._session = self._maker()
+            self._session = sessions.idle.pop() if sessions.idle else sessions.maker()
         except BaseException:
-            self._gate.release()
+            sessions.gate.release()
             raise
         return self._session
 
     async def __aexit__(self, *_: object) -> None:
+        sessions = self._sessions
         try:
             await self._session.close()
+            sessions.idle.append(self._session)
         finally:
-            self._gate.release()
+            sessions.gate.release()
 
 
 class ReadSessions:
-    """Where a read service opens its session (`async with reads() as session`)."""
+    """Where a read service opens its session (`async with reads() as session`).
 
-    __slots__ = ("_gate", "_maker")
+    A closed session is kept and handed to the next read: `close()` resets it to its
+    new state (SQLAlchemy's `close_resets_only`), so reuse skips building an
+    `AsyncSession` and its `Session` per request. At most one per gate slot is kept;
+    one whose close failed is dropped.
+    """
+
+    __slots__ = ("gate", "idle", "maker")
 
     def __init__(self, maker: async_sessionmaker[AsyncSession], gate: ConnectionGate) -> None:
-        self._maker = maker
-        self._gate = gate
+        self.maker = maker
+        self.gate = gate
+        self.idle: list[AsyncSession] = []
 
     def __call__(self) -> ReadSession:
-        return ReadSession(self._maker, self._gate)
+        return ReadSession(self)
 
 
 def read_sessions_of(request: Request) -> ReadSessions:
