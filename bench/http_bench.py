@@ -472,10 +472,11 @@ def extras(results: list[Result], storm: "StormStats | None", soak: "Soak | None
         )
     services = [r for r in results if r.server == "service" and r.scenario.workers == 1]
     if services:
-        first, last = services[0], services[-1]
+        # Scenarios may run on servers of their own: the one that served the most.
+        busiest = max(services, key=lambda r: r.served)
         lines.append(
-            f"- Memory of the one-worker service: RSS {first.rss_mb:.1f} MB after "
-            f"{first.served:,} requests, {last.rss_mb:.1f} MB after {last.served:,}."
+            f"- Memory of the one-worker service: RSS {busiest.rss_mb:.1f} MB after "
+            f"{busiest.served:,} requests."
         )
     if soak is not None:
         growth = (soak.end_rss_mb / soak.half_rss_mb - 1) * 100
