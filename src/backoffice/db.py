@@ -1,8 +1,8 @@
 """The async engine and sessionmaker, and the one-session-per-request dependency."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Annotated, Any, TypeVar
+from collections.abc import AsyncIterator, Mapping
+from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
@@ -130,9 +130,75 @@ class CoreSession(AsyncSession):
         return result.scalar()
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions keep loaded values after commit, so responses can be built from them."""
-    return async_sessionmaker(engine, class_=CoreSession, expire_on_commit=False, autoflush=False)
+class GatedSession(CoreSession):
+    """A write's session: each of its transactions takes a turn at the pool gate.
+
+    The turn is taken when a transaction's first statement needs a connection and
+    given back when the transaction ends (commit, rollback, close), as the connection
+    is. So writes wait for the pool in arrival order like reads (ungated, 64 concurrent
+    `POST /items` saw a p99 of 3.57 s, 503s and client timeouts), and a sign-in that
+    commits before bcrypt holds no turn while it hashes.
+    """
+
+    def __init__(self, *args: Any, gate: "ConnectionGate", **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._gate = gate
+        self._turn = False
+
+    async def execute(  # type: ignore[override]  # CoreSession's signature
+        self,
+        statement: Executable,
+        params: Mapping[str, Any] | None = None,
+        *,
+        execution_options: Mapping[str, Any] | None = None,
+        bind_arguments: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> Result[Any]:
+        if not self._turn:
+            await self._gate.acquire()
+            self._turn = True
+        return await super().execute(
+            statement,
+            params,
+            execution_options=execution_options,
+            bind_arguments=bind_arguments,
+            **kw,
+        )
+
+    async def commit(self) -> None:
+        await super().commit()
+        self._end_turn()  # a failed commit keeps it until the rollback
+
+    async def rollback(self) -> None:
+        try:
+            await super().rollback()
+        finally:
+            self._end_turn()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self._end_turn()
+
+    def _end_turn(self) -> None:
+        if self._turn:
+            self._turn = False
+            self._gate.release()
+
+
+def create_sessionmaker(
+    engine: AsyncEngine, gate: "ConnectionGate | None" = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions keep loaded values after commit, so responses can be built from them.
+    With a gate, a session's transactions wait their turn at it (`GatedSession`)."""
+    if gate is None:
+        return async_sessionmaker(
+            engine, class_=CoreSession, expire_on_commit=False, autoflush=False
+        )
+    return async_sessionmaker(
+        engine, class_=GatedSession, expire_on_commit=False, autoflush=False, gate=gate
+    )
 
 
 def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -169,6 +235,13 @@ async def execute_first(
 def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
     """The transactional sessionmaker the app built in its lifespan."""
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+def probe_sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
+    """Autocommit sessions that take no turn at the pool gate: the readiness probe asks
+    whether the database answers, not how long the requests' queue is."""
+    maker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
     return maker
 
 
@@ -216,55 +289,25 @@ def create_gate(settings: Settings) -> ConnectionGate:
     )
 
 
-E = TypeVar("E", bound=Callable[..., Any])
-UNGATED: set[Callable[..., Any]] = set()
-"""The endpoints marked `hashes_passwords`."""
-
-
-def hashes_passwords(endpoint: E) -> E:
-    """Mark a route whose session stays open while it waits for bcrypt, with no
-    connection: it goes to the pool without a turn at the gate (see `get_session`)."""
-    UNGATED.add(endpoint)
-    return endpoint
-
-
-def is_gated(request: Request) -> bool:
-    return getattr(request.scope.get("route"), "endpoint", None) not in UNGATED
-
-
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; services commit, and anything left open is rolled back.
 
     The service commits inside the handler, so a failing commit raises before any
     response is built and reaches the client as an error, never after a 2xx. Safe
-    methods get an autocommit session (see `create_read_sessionmaker`).
-
-    Every request takes its turn at the pool (`ConnectionGate`), as it holds a
-    connection about as long as its session: ungated, 64 concurrent `POST /items` saw
-    a p99 of 3.57 s, 2 503s and 4 client timeouts; gated, 705 ms and none. Except the
-    routes marked `hashes_passwords`: a sign-in commits before bcrypt, then waits up to
-    `BCRYPT_QUEUE_SECONDS` for a hash slot with no connection, and gated, 50 waiting
-    sign-ins held every slot while the reads beside them stalled (4 req/s in `make
-    bench`'s login storm).
+    methods get an autocommit session after their turn at the pool gate (`ReadSession`);
+    other methods a `GatedSession`, whose transactions each take their turn.
     """
     state = request.app.state
     if request.method in READ_ONLY_METHODS:
         async with state.read_sessions() as session:
             yield session
         return
-    gate: ConnectionGate | None = state.db_gate if is_gated(request) else None
-    if gate is not None:
-        await gate.acquire()
-    try:
-        async with state.sessionmaker() as session:
-            try:
-                yield session
-            except BaseException:
-                await session.rollback()
-                raise
-    finally:
-        if gate is not None:
-            gate.release()
+    async with state.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
 
 
 class ReadSession:

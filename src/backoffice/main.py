@@ -53,10 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
+        gate = create_gate(settings)
+        app.state.db_gate = gate
+        app.state.sessionmaker = create_sessionmaker(engine, gate)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
-        app.state.db_gate = create_gate(settings)
-        app.state.read_sessions = ReadSessions(app.state.read_sessionmaker, app.state.db_gate)
+        app.state.read_sessions = ReadSessions(app.state.read_sessionmaker, gate)
         configure_hash_queue(settings.bcrypt_queue_seconds, settings.bcrypt_threads)
         await prepare_dummy_hash(settings.bcrypt_rounds)
         sweeper = NotificationSweeper(

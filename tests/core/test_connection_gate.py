@@ -74,8 +74,8 @@ async def test_requests_waiting_for_the_pool_are_served_in_arrival_order(
 async def test_a_sign_in_waiting_for_bcrypt_leaves_the_pool_to_other_requests(
     settings: Settings, user: SignedInUser
 ) -> None:
-    """It keeps its session but no connection while it waits, so it takes no turn at the
-    gate (`db.hashes_passwords`): a read beside it is served at once."""
+    """It commits before bcrypt, which ends its transaction's turn at the gate
+    (`db.GatedSession`): a read beside it is served at once."""
     body = {"email": user.email, "password": PASSWORD}
     async with one_connection_app(settings, wait=0.5) as client:
         async with hash_slots_taken(settings, queue_seconds=5):

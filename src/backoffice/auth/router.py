@@ -6,7 +6,6 @@ from fastapi import APIRouter, Header, Path, Response, status
 
 from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, NoStore, PasswordFormDep
 from backoffice.auth.schemas import LoginRequest, RefreshRequest, SessionRead, TokenPair
-from backoffice.db import hashes_passwords
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
 from backoffice.pagination import ListQueryDep, Page
@@ -34,7 +33,6 @@ def _device(explicit: str | None, user_agent: str | None) -> str | None:
     summary="Create a user account",
     responses=errors(409, 422),
 )
-@hashes_passwords
 async def register(body: UserCreate, users: UserServiceDep) -> UserRow:
     return await users.register(body)
 
@@ -47,7 +45,6 @@ async def register(body: UserCreate, users: UserServiceDep) -> UserRow:
     summary="Sign in with the OAuth2 password form (Swagger's Authorize)",
     responses=errors(401, 422, 429),
 )
-@hashes_passwords
 async def token(
     form: PasswordFormDep,
     auth: AuthServiceDep,
@@ -64,7 +61,6 @@ async def token(
     summary="Sign in with a JSON body (mobile clients)",
     responses=errors(401, 422, 429),
 )
-@hashes_passwords
 async def login(
     body: LoginRequest, auth: AuthServiceDep, user_agent: UserAgent = None
 ) -> TokenPair:

@@ -8,7 +8,7 @@ from importlib.metadata import version
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from backoffice.db import sessionmaker_of
+from backoffice.db import probe_sessionmaker_of
 from backoffice.errors import DB_RETRY_AFTER_SECONDS
 from backoffice.health.schemas import Health, ServiceInfo
 from backoffice.health.service import database_answers
@@ -60,7 +60,7 @@ async def live() -> Health:
 async def ready(request: Request) -> Health | JSONResponse:
     if request.app.state.draining:
         return _not_ready("draining")
-    if not await database_answers(sessionmaker_of(request)):
+    if not await database_answers(probe_sessionmaker_of(request)):
         return _not_ready("unavailable")
     return Health(status="ok")
 

@@ -12,7 +12,6 @@ from backoffice.auth.dependencies import (
     NoStore,
     forbid_caching,
 )
-from backoffice.db import hashes_passwords
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
 from backoffice.pagination import Page
@@ -60,7 +59,6 @@ async def update_me(body: UserUpdate, user: CurrentUser, users: UserServiceDep) 
         400: {"description": "`wrong_password`: the current password is incorrect"},
     },
 )
-@hashes_passwords
 async def change_password(
     body: PasswordChange, user: CurrentUser, auth: AuthServiceDep
 ) -> Response:
