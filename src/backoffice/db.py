@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -101,6 +102,7 @@ class CoreSession(AsyncSession):
         **kw: Any,
     ) -> Result[Any]:
         if bind_arguments or kw:
+            await self.connection(bind_arguments)  # the transaction's, as a `GatedSession` needs
             return await super().execute(
                 statement,
                 params,
@@ -133,7 +135,7 @@ class CoreSession(AsyncSession):
 class GatedSession(CoreSession):
     """A write's session: each of its transactions takes a turn at the pool gate.
 
-    The turn is taken when a transaction's first statement needs a connection and
+    The turn is taken when a transaction first asks for its connection and
     given back when the transaction ends (commit, rollback, close), as the connection
     is. So writes wait for the pool in arrival order like reads (ungated, 64 concurrent
     `POST /items` saw a p99 of 3.57 s, 503s and client timeouts), and a sign-in that
@@ -145,25 +147,17 @@ class GatedSession(CoreSession):
         self._gate = gate
         self._turn = False
 
-    async def execute(  # type: ignore[override]  # CoreSession's signature
+    async def connection(
         self,
-        statement: Executable,
-        params: Mapping[str, Any] | None = None,
-        *,
-        execution_options: Mapping[str, Any] | None = None,
         bind_arguments: dict[str, Any] | None = None,
+        execution_options: Mapping[str, Any] | None = None,
         **kw: Any,
-    ) -> Result[Any]:
+    ) -> AsyncConnection:
+        """The transaction's connection, after the transaction's turn at the gate."""
         if not self._turn:
             await self._gate.acquire()
             self._turn = True
-        return await super().execute(
-            statement,
-            params,
-            execution_options=execution_options,
-            bind_arguments=bind_arguments,
-            **kw,
-        )
+        return await super().connection(bind_arguments, execution_options, **kw)
 
     async def commit(self) -> None:
         await super().commit()
