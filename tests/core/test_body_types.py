@@ -95,3 +95,14 @@ async def test_a_new_password_of_8_bytes_but_4_characters_is_422(
     )
     assert response.status_code == 422
     assert "8 characters" in response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize("body", [b"1e3", b"3.8986021331256856e+16", b"0.5"])
+async def test_a_body_that_is_a_fraction_is_422_not_an_empty_patch(
+    client: httpx.AsyncClient, admin: SignedInUser, user: SignedInUser, body: bytes
+) -> None:
+    """Schemathesis found this one: the number was a PATCH that changed nothing, 200."""
+    headers = {**admin.headers, "Content-Type": "application/json"}
+    response = await client.patch(f"/users/{user.id}", content=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body"]
