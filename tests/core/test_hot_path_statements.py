@@ -60,6 +60,9 @@ async def recorded(settings: Settings) -> AsyncIterator[Recorded]:
     app = create_app(settings)
     recorder = Recorder()
     async with app.router.lifespan_context(app):
+        # The notification sweeper's statements (its first sweep runs at start-up) are
+        # not the route's: it is stopped before anything is recorded.
+        await app.state.notification_sweeper.stop()
         engine: AsyncEngine = app.state.engine
 
         @event.listens_for(engine.sync_engine, "connect")
