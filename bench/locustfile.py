@@ -12,12 +12,18 @@ PNG and reads its notifications.
 
 Requests are named by route template (`/api/v1/items/{id}`) so the statistics group.
 Every response is checked: an unexpected status (any 5xx, or a 4xx that the step does
-not expect) or a malformed body is a failure. With `LOADTEST_FAILURE_LOG=path`, each
-failure is also appended to that file as one JSON line: the request (method, path,
-body, headers without the token) and the response (status, headers, body), so that a
-failure can be replayed and looked up in the service's log by its request id.
+not expect) or a malformed body is a failure. A 429 is what a real phone meets behind a
+busy carrier address: like the app, the client waits the `Retry-After` it was given
+(at most `MAX_RETRY_AFTER` seconds) and sends the same request again, up to
+`THROTTLE_RETRIES` times; such a 429 is counted in its own column (`throttled`), not as
+a failure, and only the last one, when the retries are spent, fails the request.
+With `LOADTEST_FAILURE_LOG=path`, each failure is also appended to that file as one
+JSON line: the request (method, path, body, headers without the token) and the
+response (status, headers, body), so that a failure can be replayed and looked up in
+the service's log by its request id.
 """
 
+import collections
 import json
 import os
 import random
@@ -30,6 +36,7 @@ from contextlib import contextmanager, suppress
 from datetime import date, timedelta
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, between, events, task
 from locust.env import Environment
 from locust.stats import StatsEntry
@@ -45,7 +52,11 @@ FAILURE_LOG = os.environ.get("LOADTEST_FAILURE_LOG")
 STATS_JSON = os.environ.get("LOADTEST_STATS_JSON")
 BCRYPT_ROUTES = {f"{API}/auth/register", f"{API}/auth/login"}
 STEADY = "all but register and login"
+THROTTLE_RETRIES = 3
+MAX_RETRY_AFTER = 60.0
 _failure_lock = threading.Lock()
+# 429s that were waited out and retried, by request name (gevent: one thread, no lock).
+throttled: collections.Counter[str] = collections.Counter()
 
 # Python's `random` is fine for test data: nothing here is a secret.
 rng = random.Random()  # noqa: S311
@@ -112,12 +123,15 @@ def on_init(environment: Environment, **_: Any) -> None:
                 steady.extend(entry)
         steady.start_time = stats.total.start_time
         entries = [*stats.entries.values(), steady, stats.total]
+        steady_throttled = sum(n for name, n in throttled.items() if name not in BCRYPT_ROUTES)
+        counts = {id(steady): steady_throttled, id(stats.total): sum(throttled.values())}
         rows = [
             {
                 "method": entry.method or "",
                 "name": entry.name,
                 "requests": entry.num_requests,
                 "failures": entry.num_failures,
+                "throttled": counts.get(id(entry), throttled[entry.name]),
                 "rps": entry.total_rps,
                 **{
                     f"p{int(q * 100)}": entry.get_response_time_percentile(q) or 0
@@ -200,28 +214,59 @@ class MobileClient(FastHttpUser):
         if auth:
             sent["Authorization"] = f"Bearer {self.access_token}"
         kwargs: dict[str, Any] = {"json": body} if data is None else {"data": data}
-        with self.client.request(
-            method, path, name=name, headers=sent, catch_response=True, **kwargs
-        ) as resp:
-            if resp.status_code not in expect:
-                code = ""
-                with suppress(ValueError, TypeError, AttributeError):  # no JSON object
-                    code = f" {resp.json().get('code', '')}".rstrip()
-                why = f"status {resp.status_code}{code}, expected {expect}"
-                if resp.error and not resp.status_code:
-                    why = type(resp.error).__name__
-                log_failure(method, path, body if data is None else data, sent, resp, why)
-                resp.failure(why)
-                yield None
-                return
-            try:
-                yield resp.json() if resp.content else None
-            except Exception as exc:  # any broken expectation is a failure
-                why = f"{type(exc).__name__}: {exc}"
-                log_failure(method, path, body if data is None else data, sent, resp, why)
-                resp.failure(why)
-            else:
+        for attempt in range(THROTTLE_RETRIES + 1):
+            with self.client.request(
+                method, path, name=name, headers=sent, catch_response=True, **kwargs
+            ) as resp:
+                wait = self.throttled_wait(resp, expect, attempt)
+                if wait is None:
+                    yield from self.check(resp, expect, method, path, body, data, sent)
+                    return
+                throttled[name] += 1
                 resp.success()
+            gevent.sleep(wait)
+
+    @staticmethod
+    def throttled_wait(resp: Any, expect: tuple[int, ...], attempt: int) -> float | None:
+        """Seconds to wait before sending a refused request again; None to take the answer."""
+        if resp.status_code != 429 or 429 in expect or attempt == THROTTLE_RETRIES:
+            return None
+        try:
+            wait = float(resp.headers.get("Retry-After", "1"))
+        except ValueError:
+            wait = 1.0
+        return min(max(wait, 0.0), MAX_RETRY_AFTER) + rng.uniform(0, 0.5)
+
+    @staticmethod
+    def check(
+        resp: Any,
+        expect: tuple[int, ...],
+        method: str,
+        path: str,
+        body: Any,
+        data: bytes | None,
+        sent: dict[str, str],
+    ) -> Iterator[Any]:
+        """Yields the parsed body of an expected answer; anything else fails the request."""
+        if resp.status_code not in expect:
+            code = ""
+            with suppress(ValueError, TypeError, AttributeError):  # no JSON object
+                code = f" {resp.json().get('code', '')}".rstrip()
+            why = f"status {resp.status_code}{code}, expected {expect}"
+            if resp.error and not resp.status_code:
+                why = type(resp.error).__name__
+            log_failure(method, path, body if data is None else data, sent, resp, why)
+            resp.failure(why)
+            yield None
+            return
+        try:
+            yield resp.json() if resp.content else None
+        except Exception as exc:  # any broken expectation is a failure
+            why = f"{type(exc).__name__}: {exc}"
+            log_failure(method, path, body if data is None else data, sent, resp, why)
+            resp.failure(why)
+        else:
+            resp.success()
 
     @staticmethod
     def check_page(page: Any) -> list[dict[str, Any]]:
