@@ -43,6 +43,22 @@ from backoffice.users.router import router as users_router
 API_PREFIX = "/api/v1"
 
 
+EXPOSED_HEADERS = [
+    "X-Request-ID",  # every response
+    "X-Process-Time",
+    "RateLimit-Policy",  # every response under a request budget
+    "RateLimit",
+    "Retry-After",  # 429 and 503
+    "Idempotent-Replayed",  # a replayed keyed POST
+    "WWW-Authenticate",  # 401
+    "Allow",  # 405
+    "ETag",  # file and image downloads
+    "Content-Disposition",
+]
+"""The response headers a browser client may read besides the CORS-safelisted ones
+(`Cache-Control`, `Content-Length`, `Content-Type`, `Pragma`, ...): every other one a
+client needs that the service sends."""
+
 NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
@@ -101,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials="*" not in settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["X-Request-ID", "X-Process-Time"],
+            expose_headers=EXPOSED_HEADERS,
         )
     app.add_middleware(
         BodySizeLimitMiddleware,
@@ -128,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         add_routes(app, router, prefix=API_PREFIX, responses=RATE_LIMITED_RESPONSES)
     add_routes(app, health_router)
+    add_head_routes(app)
     app.router.routes[:] = [route for route in app.router.routes if route not in docs_routes]
     app.router.routes.extend(docs_routes)
     return app
@@ -150,36 +167,62 @@ def add_routes(
     for route in router.routes:
         if not isinstance(route, APIRoute):
             raise TypeError(f"{route!r} is not an APIRoute")
-        app.router.add_api_route(
-            prefix + route.path,
-            route.endpoint,
-            response_model=route.response_model,
-            status_code=route.status_code,
-            tags=route.tags,
-            dependencies=route.dependencies,
-            summary=route.summary,
-            description=route.description,
-            response_description=route.response_description,
+        add_copy(
+            app,
+            route,
+            path=prefix + route.path,
             responses={**(responses or {}), **route.responses},
-            deprecated=route.deprecated,
-            methods=route.methods,
-            operation_id=route.operation_id,
-            response_model_include=route.response_model_include,
-            response_model_exclude=route.response_model_exclude,
-            response_model_by_alias=route.response_model_by_alias,
-            response_model_exclude_unset=route.response_model_exclude_unset,
-            response_model_exclude_defaults=route.response_model_exclude_defaults,
-            response_model_exclude_none=route.response_model_exclude_none,
-            include_in_schema=route.include_in_schema,
-            response_class=route.response_class,
-            name=route.name,
-            route_class_override=type(route),
-            callbacks=route.callbacks,
-            openapi_extra=route.openapi_extra,
-            generate_unique_id_function=route.generate_unique_id_function,
-            strict_content_type=route.strict_content_type,
-            max_body_size=route.max_body_size,
         )
+
+
+def add_head_routes(app: FastAPI) -> None:
+    """`HEAD` wherever `GET` is, as load balancers and monitors send it.
+
+    FastAPI answers `HEAD` on a `GET` route with 405. Each `GET` route gets a twin that
+    runs the same endpoint for `HEAD` (same status and headers; the server sends no
+    body), out of the OpenAPI document, which would list it as an operation of its own.
+    The twins come after every other route: a request is matched in order, so the
+    routes in front of them cost no more, and limits, metrics and the access log see
+    the `HEAD` with its route template as they see the `GET`.
+    """
+    for route in list(app.router.routes):
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
+            add_copy(app, route, methods={"HEAD"}, include_in_schema=False)
+
+
+def add_copy(app: FastAPI, route: APIRoute, **changes: Any) -> None:
+    """A new `APIRoute` in the app's list, built from `route`'s fields and `changes`."""
+    fields: dict[str, Any] = {
+        "path": route.path,
+        "endpoint": route.endpoint,
+        "response_model": route.response_model,
+        "status_code": route.status_code,
+        "tags": route.tags,
+        "dependencies": route.dependencies,
+        "summary": route.summary,
+        "description": route.description,
+        "response_description": route.response_description,
+        "responses": route.responses,
+        "deprecated": route.deprecated,
+        "methods": route.methods,
+        "operation_id": route.operation_id,
+        "response_model_include": route.response_model_include,
+        "response_model_exclude": route.response_model_exclude,
+        "response_model_by_alias": route.response_model_by_alias,
+        "response_model_exclude_unset": route.response_model_exclude_unset,
+        "response_model_exclude_defaults": route.response_model_exclude_defaults,
+        "response_model_exclude_none": route.response_model_exclude_none,
+        "include_in_schema": route.include_in_schema,
+        "response_class": route.response_class,
+        "name": route.name,
+        "route_class_override": type(route),
+        "callbacks": route.callbacks,
+        "openapi_extra": route.openapi_extra,
+        "generate_unique_id_function": route.generate_unique_id_function,
+        "strict_content_type": route.strict_content_type,
+        "max_body_size": route.max_body_size,
+    }
+    app.router.add_api_route(**{**fields, **changes})
 
 
 def freeze_startup_objects() -> None:

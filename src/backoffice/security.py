@@ -170,7 +170,7 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     key = _verifier_key(settings)
     known = _verified.get(token)
     if known is not None and known.key == key:
-        if datetime.now(UTC).timestamp() >= known.expires_at:
+        if _expired(known.expires_at):
             del _verified[token]
             raise InvalidToken("Signature has expired.")
         return known.claims
@@ -179,6 +179,13 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         del _verified[next(iter(_verified))]
     _verified[token] = _Verified(claims, expires_at, key)
     return claims
+
+
+def _expired(expires_at: int) -> bool:
+    """The one expiry rule, for a token's first use and its cached uses alike: refused
+    from `exp` on (RFC 7519: "on or after"). python-jose's own check compares whole
+    seconds, so it takes a token for up to a second past its `exp`."""
+    return datetime.now(UTC).timestamp() >= expires_at
 
 
 def _decode_access_token(settings: Settings, token: str) -> tuple[AccessClaims, int]:
@@ -209,6 +216,8 @@ def _decode_access_token(settings: Settings, token: str) -> tuple[AccessClaims, 
         raise InvalidToken("not an access token")
     if not all(_is_int(claims.get(name)) for name in ("exp", "iat", "ver")):
         raise InvalidToken("exp, iat and ver must be integers")
+    if _expired(claims["exp"]):
+        raise InvalidToken("Signature has expired.")
     if claims["iat"] > datetime.now(UTC).timestamp() + IAT_LEEWAY_SECONDS:
         raise InvalidToken("issued in the future")
     return AccessClaims(user_id=_user_id(claims["sub"]), version=claims["ver"]), claims["exp"]

@@ -176,6 +176,16 @@ async def test_a_token_accepted_before_is_refused_once_it_expires(
     await assert_refused(client, token)
 
 
+async def test_a_token_is_refused_from_its_exp_on_even_on_its_first_use(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+) -> None:
+    """python-jose compares whole seconds: alone, it took a token for up to a second
+    past its `exp`, where the cache of verified tokens refused it."""
+    now = int(time.time())
+    token = sign(claims_for(user, settings, iat=now - 60, exp=now), settings.jwt_secret)
+    await assert_refused(client, token)
+
+
 def test_a_token_verified_under_one_secret_is_not_remembered_for_another(
     settings: Settings,
 ) -> None:

@@ -141,7 +141,7 @@ async def test_a_rejected_body_is_not_echoed_whole(client: httpx.AsyncClient) ->
 async def test_a_405_allows_every_method_of_the_path(client: httpx.AsyncClient) -> None:
     response = await client.put("/accounts")
     assert response.status_code == 405
-    assert response.headers["Allow"] == "GET, POST"
+    assert response.headers["Allow"] == "GET, HEAD, POST"
 
 
 async def test_options_on_a_path_with_two_routes_allows_both(client: httpx.AsyncClient) -> None:

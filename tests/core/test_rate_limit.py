@@ -97,6 +97,61 @@ async def test_limited_responses_carry_ratelimit_headers(
     assert responses[-1].status_code == 429
 
 
+async def test_head_spends_the_budget_of_get_and_carries_its_headers(
+    limited_app: LimitedApp, user: SignedInUser
+) -> None:
+    _, client_from = await limited_app(rate_limit_user="2/minute")
+    client = client_from(TRUSTED_PROXY)
+    responses = [await client.head(ME, headers=user.headers) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert [r.headers["RateLimit"].split(";")[1] for r in responses] == ["r=1", "r=0", "r=0"]
+    assert "Retry-After" in responses[-1].headers
+
+
+SAFELISTED = {"cache-control", "content-language", "content-length", "content-type", "pragma"}
+"""Response headers a browser lets a script read without `Access-Control-Expose-Headers`."""
+NOT_FOR_SCRIPTS = {
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "vary",
+    *("access-control-allow-origin", "access-control-allow-credentials"),
+    "access-control-expose-headers",
+}
+ORIGIN = "https://app.example.com"
+
+
+def unreadable(response: httpx.Response) -> set[str]:
+    """The headers of a cross-origin response that a browser's script could not read."""
+    exposed = {
+        h.strip().lower() for h in response.headers["Access-Control-Expose-Headers"].split(",")
+    }
+    return set(response.headers) - SAFELISTED - NOT_FOR_SCRIPTS - exposed
+
+
+async def test_a_browser_may_read_every_header_of_a_limited_response(
+    limited_app: LimitedApp, user: SignedInUser
+) -> None:
+    _, client_from = await limited_app(cors_origins=[ORIGIN], rate_limit_user="1/minute")
+    client = client_from(TRUSTED_PROXY)
+    headers = {**user.headers, "Origin": ORIGIN}
+    responses = [await client.get(ME, headers=headers) for _ in range(2)]
+    assert [r.status_code for r in responses] == [200, 429]
+    assert [unreadable(r) for r in responses] == [set(), set()]
+
+
+async def test_a_browser_may_read_that_a_keyed_post_was_replayed(
+    limited_app: LimitedApp, user: SignedInUser
+) -> None:
+    _, client_from = await limited_app(cors_origins=[ORIGIN])
+    client = client_from(TRUSTED_PROXY)
+    headers = {**user.headers, "Origin": ORIGIN, "Idempotency-Key": "cors-replay"}
+    body = {"name": "Replayed lamp", "price": "5.00"}
+    responses = [await client.post("/api/v1/items", json=body, headers=headers) for _ in range(2)]
+    assert responses[1].headers["Idempotent-Replayed"] == "true"
+    assert [unreadable(r) for r in responses] == [set(), set()]
+
+
 async def test_two_users_do_not_share_a_budget(
     limited_app: LimitedApp, user: SignedInUser, admin: SignedInUser
 ) -> None:

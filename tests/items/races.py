@@ -22,14 +22,15 @@ BLOCKED_ON_A_LOCK = """
 """
 
 
-async def _wait_until_blocked(engine: AsyncEngine, request: "asyncio.Task[Any]") -> None:
-    """Until a service connection waits for a lock (or the request ended without one)."""
+async def _wait_until_blocked(engine: AsyncEngine, requests: "list[asyncio.Task[Any]]") -> None:
+    """Until every request still running waits for a lock (or they all ended without one)."""
     async with engine.connect() as conn:
         for _ in range(1000):
-            if request.done() or await conn.scalar(text(BLOCKED_ON_A_LOCK)):
+            running = sum(not request.done() for request in requests)
+            if running == 0 or await conn.scalar(text(BLOCKED_ON_A_LOCK)) >= running:
                 return
             await asyncio.sleep(0.01)
-    raise AssertionError("the request neither finished nor waited for the held lock")
+    raise AssertionError("the requests neither finished nor waited for the held lock")
 
 
 async def commit_while_blocked(
@@ -39,14 +40,26 @@ async def commit_while_blocked(
     request: Awaitable[httpx.Response],
 ) -> httpx.Response:
     """Run `statement` uncommitted, send `request`, commit once the request waits on it."""
+    (response,) = await commit_while_all_blocked(engine, statement, params, request)
+    return response
+
+
+async def commit_while_all_blocked(
+    engine: AsyncEngine,
+    statement: str,
+    params: dict[str, Any],
+    *requests: Awaitable[httpx.Response],
+) -> list[httpx.Response]:
+    """`commit_while_blocked` for requests sent at once: the commit waits for them all,
+    so they compete for the rows only once it is made, none of them ahead."""
     async with engine.connect() as conn:
         transaction = await conn.begin()
         await conn.execute(text(statement), params)
-        sent = asyncio.ensure_future(request)
+        sent = [asyncio.ensure_future(request) for request in requests]
 
         async def commit() -> None:
             await _wait_until_blocked(engine, sent)
             await transaction.commit()
 
-        response, _ = await asyncio.gather(sent, commit())
-    return response
+        *responses, _ = await asyncio.gather(*sent, commit())
+    return responses

@@ -188,11 +188,17 @@ class AuthService:
         if not await self.users.replace_password_hash(user.id, stored, hashed):
             await self.session.rollback()
             raise WrongCurrentPassword()
-        await self.tokens.revoke_all(user.id)
-        await self.users.bump_token_version(user.id)
+        await self.sign_out_everywhere(user.id)
         await self.attempts.clear(email)
         await self.outbox.notify(user.id, "password_changed", SIGNED_OUT_EVERYWHERE_MESSAGE)
         await self.session.commit()
+
+    async def sign_out_everywhere(self, user_id: int) -> None:
+        """Revoke every refresh family of the user and, through its token version, every
+        access token: a password change and a deactivation (`UserService.admin_update`).
+        Part of the caller's transaction: the caller commits."""
+        await self.tokens.revoke_all(user_id)
+        await self.users.bump_token_version(user_id)
 
     async def _count_attempt(self, email: str) -> int:
         """Count a password check of `email` (committed by the caller); 429 past the limit."""

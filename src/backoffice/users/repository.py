@@ -16,7 +16,6 @@ from backoffice.sql import (
     contains,
     fetch_page,
     insert_row,
-    lock_row,
     ordered,
     substring_pattern,
     typed,
@@ -87,9 +86,17 @@ class UserRepository:
             UserRow, (await execute_first(self.session, READ, {"id": user_id})).one_or_none()
         )
 
-    async def lock(self, user_id: int) -> UserRow | None:
-        """The user, row-locked until the transaction ends (see `sql.lock_row`)."""
-        return await lock_row(self.session, User, UserRow, User.id == user_id)
+    async def lock_in_order(self, *user_ids: int) -> dict[int, UserRow]:
+        """The users found, row-locked until the transaction ends (see `sql.lock_row`).
+
+        Locked in id order (PostgreSQL locks rows as the sort returns them): two
+        transactions that lock the same two users never hold one each, waiting for the other.
+        """
+        statement = (
+            select(*COLUMNS).where(User.id.in_(user_ids)).order_by(User.id).with_for_update()
+        )
+        rows = (await self.session.execute(statement)).all()
+        return {row.id: UserRow._make(row) for row in rows}
 
     async def update(self, user_id: int, data: UserUpdate | UserAdminUpdate) -> UserRow | None:
         """Set the fields sent as non-null (in these bodies `null` means "leave it");

@@ -90,6 +90,10 @@ async def list_users(
     responses=errors(401, 403, 404, 409, 422),
 )
 async def update_user(
-    user_id: UserId, body: UserAdminUpdate, admin: AdminUser, users: UserServiceDep
+    user_id: UserId,
+    body: UserAdminUpdate,
+    admin: AdminUser,
+    users: UserServiceDep,
+    auth: AuthServiceDep,
 ) -> UserRow:
-    return await users.admin_update(admin, user_id, body)
+    return await users.admin_update(admin, user_id, body, auth)

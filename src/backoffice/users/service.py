@@ -1,5 +1,7 @@
 """Rules about users: registration, profiles, and the admin's levers."""
 
+from typing import Protocol
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.db import ReadSessions
@@ -32,6 +34,13 @@ class UserNotFound(NotFound):
 class CannotChangeSelf(Conflict):
     code = "cannot_change_self"
     message = "Admins cannot deactivate or demote themselves"
+
+
+class SignOut(Protocol):
+    """The auth module's sign-out of every device (`AuthService.sign_out_everywhere`),
+    joined to the caller's transaction; passed in, as auth's service imports this one."""
+
+    async def sign_out_everywhere(self, user_id: int) -> None: ...
 
 
 CONSTRAINT_ERRORS: ConstraintErrors = {"uq_users_email": EmailTaken}
@@ -131,22 +140,37 @@ class UserService:
     async def list(self, query: UserQuery) -> tuple[list[UserRow], int]:
         return await self.repo.list(query)
 
-    async def admin_update(self, admin: Principal, user_id: int, data: UserAdminUpdate) -> UserRow:
-        """Locks the row first: the token version is bumped on what the role and
-        activity were, not on a copy a concurrent change made stale."""
-        user = await self.repo.lock(user_id)
+    async def admin_update(
+        self, admin: Principal, user_id: int, data: UserAdminUpdate, sign_out: SignOut
+    ) -> UserRow:
+        """Locks the caller's row and the user's first, then decides on what they hold.
+
+        The token version is bumped on what the role and activity were, not on a copy a
+        concurrent change made stale; and the caller must still be an active admin once
+        its row is locked. Two admins demoting each other at once are then served one
+        after the other: the second finds itself demoted, its token already refused
+        (401), and the first stays admin. As an admin cannot demote or deactivate
+        themself, every change leaves at least one active admin: the caller.
+        """
+        rows = await self.repo.lock_in_order(admin.id, user_id)
+        caller, user = rows.get(admin.id), rows.get(user_id)
+        if caller is None or not caller.is_active or caller.role != Role.ADMIN:
+            raise Unauthorized()
         if user is None:
             raise UserNotFound()
         if user_id == admin.id and (
             data.is_active is False or (data.role or Role.ADMIN) != Role.ADMIN
         ):
             raise CannotChangeSelf()
-        revoke = data.is_active is False or (data.role or user.role) != user.role
         updated = await self.repo.update(user_id, data)
         if updated is None:  # pragma: no cover - locked above
             raise UserNotFound()
-        if revoke:
-            # A demoted or deactivated user's access tokens stop working at once.
+        if data.is_active is False:
+            # As a password change does: no refresh token outlives the deactivation
+            # (a reactivated user signs in again), and no access token either.
+            await sign_out.sign_out_everywhere(user_id)
+        elif (data.role or user.role) != user.role:
+            # A demoted or promoted user's access tokens stop working at once.
             await self.repo.bump_token_version(user_id)
         await self.session.commit()
         return updated
