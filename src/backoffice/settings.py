@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     drain_seconds: float = Field(default=5.0, ge=0)
+    readiness_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)
     log_level: LogLevel = "INFO"
     log_json: bool = True
