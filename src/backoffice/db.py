@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import Depends, Request
 from sqlalchemy import Executable, Result, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -35,24 +35,49 @@ def create_engine(settings: Settings) -> AsyncEngine:
     (so one PostgreSQL restart costs one failed statement, not one per connection), and
     `execute_first` retries the request's first statement once on a new connection.
     """
-    connect_args: dict[str, Any] = {
-        "timeout": settings.db_connect_timeout,
-        "command_timeout": settings.db_command_timeout,
-        "statement_cache_size": settings.db_statement_cache_size,
-        "server_settings": {"application_name": "backoffice"},
-    }
-    url = make_url(settings.async_database_url).update_query_dict(
-        {"prepared_statement_cache_size": str(settings.db_statement_cache_size)}
-    )
     return create_async_engine(
-        url,
+        database_url(settings),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args=connect_args,
+        connect_args=connect_args(settings),
     )
+
+
+def create_probe_engine(settings: Settings) -> AsyncEngine:
+    """One autocommit connection of its own for the readiness probe, outside the API pool.
+
+    The probe asks whether the database answers, not how long the requests' queue is:
+    it never waits for (or takes) a connection an API request waits for. Pre-pinged,
+    as it runs at most once a `READINESS_INTERVAL_SECONDS`: a connection that died with
+    a database restart is replaced before it could report the replica unready.
+    """
+    return create_async_engine(
+        database_url(settings),
+        pool_size=1,
+        max_overflow=0,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        isolation_level="AUTOCOMMIT",
+        connect_args=connect_args(settings),
+    )
+
+
+def database_url(settings: Settings) -> URL:
+    return make_url(settings.async_database_url).update_query_dict(
+        {"prepared_statement_cache_size": str(settings.db_statement_cache_size)}
+    )
+
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    return {
+        "timeout": settings.db_connect_timeout,
+        "command_timeout": settings.db_command_timeout,
+        "statement_cache_size": settings.db_statement_cache_size,
+        "server_settings": {"application_name": "backoffice"},
+    }
 
 
 ROLE_DEFAULT_STATEMENT_TIMEOUT = (
@@ -229,13 +254,6 @@ async def execute_first(
 def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
     """The transactional sessionmaker the app built in its lifespan."""
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return maker
-
-
-def probe_sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
-    """Autocommit sessions that take no turn at the pool gate: the readiness probe asks
-    whether the database answers, not how long the requests' queue is."""
-    maker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
     return maker
 
 

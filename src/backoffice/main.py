@@ -18,6 +18,7 @@ from backoffice.db import (
     ReadSessions,
     create_engine,
     create_gate,
+    create_probe_engine,
     create_read_sessionmaker,
     create_sessionmaker,
 )
@@ -25,6 +26,7 @@ from backoffice.employees.router import router as employees_router
 from backoffice.errors import install_error_handlers
 from backoffice.files.router import router as files_router
 from backoffice.health.router import router as health_router
+from backoffice.health.service import Readiness
 from backoffice.items.router import router as items_router
 from backoffice.log import configure_logging
 from backoffice.middleware import (
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine, gate)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
         app.state.read_sessions = ReadSessions(app.state.read_sessionmaker, gate)
+        probe_engine = create_probe_engine(settings)
+        app.state.readiness = Readiness(probe_engine, settings.readiness_interval_seconds)
         configure_hash_queue(settings.bcrypt_queue_seconds, settings.bcrypt_threads)
         await prepare_dummy_hash(settings.bcrypt_rounds)
         sweeper = NotificationSweeper(
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await sweeper.stop()
             await engine.dispose()
+            await probe_engine.dispose()
 
     # Swagger UI and ReDoc from assets inside the package: /docs works offline too.
     app = FastAPIOffline(

@@ -2,6 +2,7 @@
 
 from functools import cache
 
+from anyio import to_thread
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,25 +15,43 @@ REQUEST_SECONDS = Histogram(
 )
 DB_POOL_SIZE = Gauge("backoffice_db_pool_size", "Connections the pool keeps open")
 DB_POOL_CHECKED_OUT = Gauge("backoffice_db_pool_checked_out", "Connections in use")
+READINESS_PROBES = Counter(
+    "backoffice_readiness_probes_total",
+    "Database probes sent for /health/ready (at most one per READINESS_INTERVAL_SECONDS)",
+    ["result"],
+)
+
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "OTHER"
+"""The label of every other method (PROPFIND, PURGE, ...): a client chooses the method,
+and each one a label would add a series per route and status."""
 
 
 @cache
 def request_series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
     """The labelled children, kept: `labels()` takes a lock and builds its key on every
-    call. Bounded like the series themselves (routes are templates, not paths)."""
+    call. Bounded like the series themselves (routes are templates, not paths, and
+    unknown methods are one label)."""
     labels = (method, route, str(status))
     return REQUESTS.labels(*labels), REQUEST_SECONDS.labels(*labels)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    if method not in KNOWN_METHODS:
+        method = OTHER_METHOD
     requests, duration = request_series(method, route, status)
     requests.inc()
     duration.observe(seconds)
 
 
-def exposition(engine: AsyncEngine) -> tuple[bytes, str]:
-    """The text format, with the pool gauges read at scrape time."""
+async def exposition(engine: AsyncEngine) -> tuple[bytes, str]:
+    """The text format, with the pool gauges read at scrape time.
+
+    Rendered in a worker thread: it walks every series under the registry's locks, and
+    a scrape must not hold the event loop while it does.
+    """
     pool = engine.pool
     DB_POOL_SIZE.set(getattr(pool, "size", lambda: 0)())
     DB_POOL_CHECKED_OUT.set(getattr(pool, "checkedout", lambda: 0)())
-    return generate_latest(), CONTENT_TYPE_LATEST
+    return await to_thread.run_sync(generate_latest), CONTENT_TYPE_LATEST

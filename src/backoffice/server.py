@@ -6,6 +6,8 @@ sending it work before anything is refused; then uvicorn stops accepting, finish
 in-flight requests and background tasks within `GRACEFUL_SHUTDOWN_SECONDS`, and exits.
 """
 
+import logging
+import resource
 import signal
 import threading
 from collections.abc import Callable
@@ -18,8 +20,10 @@ from uvicorn.supervisors import Multiprocess
 
 from backoffice.log import configure_logging
 from backoffice.main import create_app
-from backoffice.server_limits import header_limited_protocol
+from backoffice.server_limits import limited_protocol
 from backoffice.settings import Settings
+
+logger = logging.getLogger("backoffice.server")
 
 WORKER_HEALTHCHECK_SECONDS = 30
 
@@ -96,12 +100,44 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
         "log_config": None,
         "access_log": False,
-        # Header size and count capped before the app sees them (431).
-        "http": header_limited_protocol(settings),
+        "server_header": False,
+        "timeout_keep_alive": settings.keepalive_timeout_seconds,
+        # Head size, count and time, and open connections, capped before the app sees
+        # a request (431, 408, 503).
+        "http": limited_protocol(settings),
     }
 
 
+FILE_HEADROOM = 64
+"""Descriptors a worker needs besides client connections: pools, logs, the listener."""
+
+
+def raise_file_limit(settings: Settings) -> None:
+    """Let a worker hold `MAX_CONNECTIONS_PER_WORKER` sockets before it runs out of files.
+
+    Out of descriptors, accept() fails and every new client is reset: the connection cap
+    answers 503 only while the process can still accept. Workers inherit the limit.
+    """
+    needed = (
+        settings.max_connections_per_worker
+        + settings.db_pool_size
+        + settings.db_max_overflow
+        + FILE_HEADROOM
+    )
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        allowed = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (allowed, hard))
+        if allowed < needed:
+            logger.warning(
+                "open-file limit %d is below the %d that MAX_CONNECTIONS_PER_WORKER needs",
+                allowed,
+                needed,
+            )
+
+
 def serve(settings: Settings) -> None:
+    raise_file_limit(settings)
     config = uvicorn.Config(
         ServedApp(settings),
         factory=True,

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(default=32 * 1024, ge=1024)
     max_header_count: int = Field(default=100, ge=8)
     body_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    header_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    # uvicorn's idle keep-alive; keep it above nginx's upstream keepalive_timeout (2 s).
+    keepalive_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    max_connections_per_worker: int = Field(default=1000, ge=1)
     allowed_upload_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [
             "image/png",
@@ -85,6 +89,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     drain_seconds: float = Field(default=5.0, ge=0)
+    readiness_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)
     log_level: LogLevel = "INFO"
     log_json: bool = True

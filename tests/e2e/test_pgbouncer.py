@@ -9,7 +9,7 @@ from tests.e2e.stack import Stack
 
 def test_ready_through_pgbouncer(stack: Stack) -> None:
     stack.serve(through="pgbouncer")
-    ready = httpx.get(f"{stack.nginx.base_url}/health/ready", timeout=30)
+    ready = httpx.get(f"{stack.replicas[0].base_url}/health/ready", timeout=30)
     assert ready.status_code == 200
 
 

@@ -1,8 +1,8 @@
 """The one query readiness needs."""
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-async def select_one(session: AsyncSession) -> None:
-    await session.execute(text("SELECT 1"))
+async def select_one(connection: AsyncConnection) -> None:
+    await connection.execute(text("SELECT 1"))

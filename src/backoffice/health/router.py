@@ -8,10 +8,9 @@ from importlib.metadata import version
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from backoffice.db import probe_sessionmaker_of
 from backoffice.errors import DB_RETRY_AFTER_SECONDS
 from backoffice.health.schemas import Health, ServiceInfo
-from backoffice.health.service import database_answers
+from backoffice.health.service import Readiness
 from backoffice.metrics import exposition
 
 router = APIRouter(tags=["health"])
@@ -36,7 +35,7 @@ async def service_info() -> ServiceInfo:
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 async def metrics(request: Request) -> Response:
-    body, content_type = exposition(request.app.state.engine)
+    body, content_type = await exposition(request.app.state.engine)
     return Response(body, media_type=content_type)
 
 
@@ -60,7 +59,8 @@ async def live() -> Health:
 async def ready(request: Request) -> Health | JSONResponse:
     if request.app.state.draining:
         return _not_ready("draining")
-    if not await database_answers(probe_sessionmaker_of(request)):
+    readiness: Readiness = request.app.state.readiness
+    if not await readiness.database_answers():
         return _not_ready("unavailable")
     return Health(status="ok")
 
