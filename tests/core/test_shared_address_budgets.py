@@ -6,9 +6,10 @@ as phones behind a carrier NAT or an office's egress are.
 
 import secrets
 from collections import Counter
+from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.security import digest_refresh_token
@@ -160,3 +161,25 @@ async def test_an_untagged_refresh_token_from_before_still_refreshes_on_the_addr
     assert '"refresh-unproven-60s"' in refreshed.headers["RateLimit-Policy"]
     rotated = await refresh(client_from(TRUSTED_PROXY), refreshed.json()["refresh_token"])
     assert '"refresh-60s"' in rotated.headers["RateLimit-Policy"]
+
+
+async def test_a_sign_in_refused_by_its_email_budget_costs_no_database_round_trip(
+    limited_app: LimitedApp, user: SignedInUser
+) -> None:
+    app, client_from = await limited_app()
+    client = client_from(TRUSTED_PROXY)
+    statuses = [(await sign_in(client, user, form=False)).status_code for _ in range(10)]
+    assert statuses == [200] * 10
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        refused = await sign_in(client, user, form=True)
+    finally:
+        event.remove(app.state.engine.sync_engine, "before_cursor_execute", record)
+    assert refused.status_code == 429
+    assert '"sign-in-60s";r=0' in refused.headers["RateLimit"]
+    assert statements == []
