@@ -5,6 +5,11 @@ and prints CPU microseconds per request (process time, as the machine may be sha
 best of `--repeat` runs, beside `limits`' own in-memory sliding-window strategy. A
 bearer request is measured twice: with the token already verified in the request state
 (what the limiter adds, since the caller check reuses its verification) and without.
+
+The auth routes' budgets keyed by what the request proves (an email, a refresh token's
+family tag) run in the route after the body is parsed: they are measured as the app
+behind the middleware spending them, allowed and refused (a refused one raises
+`RateLimited`, as the route does, and the middleware's wrapper sends the headers).
 """
 
 import argparse
@@ -18,8 +23,21 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from starlette.types import Message, Receive, Scope, Send
 
-from backoffice.ratelimit import RateLimitMiddleware, rate_limit_counters
-from backoffice.security import create_access_token, verified_access_claims
+from backoffice.errors import RateLimited
+from backoffice.ratelimit import (
+    LIMITER_STATE,
+    RateLimitMiddleware,
+    WindowCounters,
+    client_key,
+    rate_limit_tables,
+)
+from backoffice.schemas import normalize_email
+from backoffice.security import (
+    create_access_token,
+    new_refresh_token,
+    refresh_token_family,
+    verified_access_claims,
+)
 from backoffice.settings import Settings
 
 UNLIMITED = "1000000000/minute;1000000000/second"
@@ -29,6 +47,24 @@ SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"  # noqa: S105
 async def empty_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b""})
+
+
+def spending_app(
+    table: Callable[[RateLimitMiddleware], WindowCounters], key: Callable[[Scope], str]
+) -> Callable[..., Any]:
+    """The empty app, spending a route budget first as the auth routes' dependencies do."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        limiter: RateLimitMiddleware = scope["state"][LIMITER_STATE]
+        try:
+            limiter.spend(scope, table(limiter), key(scope))
+        except RateLimited:
+            await send({"type": "http.response.start", "status": 429, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await empty_app(scope, receive, send)
+
+    return app
 
 
 async def receive() -> Message:
@@ -92,12 +128,36 @@ async def main(count: int, repeat: int) -> None:
         jwt_secret=SECRET,
         rate_limit_user=UNLIMITED,
         rate_limit_anon=UNLIMITED,
+        rate_limit_sign_in=UNLIMITED,
+        rate_limit_refresh=UNLIMITED,
         rate_limit_max_keys=100_000,
     )
-    users, anonymous = rate_limit_counters(settings)
+    tables = rate_limit_tables(settings)
     for n in range(settings.rate_limit_max_keys):
-        anonymous.hit(f"ip:prefill-{n}")  # full: from here on, every new address evicts one
-    limited = RateLimitMiddleware(empty_app, settings, users, anonymous)
+        tables.anonymous.hit(f"ip:prefill-{n}")  # full: from here on, every new address evicts one
+    limited = RateLimitMiddleware(empty_app, settings, tables)
+    refresh_token = new_refresh_token(settings, 123456)
+
+    def by_refresh_tag(scope: Scope) -> str:
+        family = refresh_token_family(settings, refresh_token)
+        return f"family:{family}" if family is not None else client_key(scope)
+
+    by_email = RateLimitMiddleware(
+        spending_app(
+            lambda m: m.tables.sign_in, lambda s: f"email:{normalize_email('Ann@Example.com')}"
+        ),
+        settings,
+        tables,
+    )
+    by_family = RateLimitMiddleware(
+        spending_app(lambda m: m.tables.refresh, by_refresh_tag), settings, tables
+    )
+    refused_settings = settings.model_copy(update={"rate_limit_refresh": "1/day"})
+    refused_tables = rate_limit_tables(refused_settings)
+    refused = RateLimitMiddleware(
+        spending_app(lambda m: m.tables.refresh, by_refresh_tag), refused_settings, refused_tables
+    )
+    refused_tables.refresh.hit("family:123456")
     token, _ = create_access_token(settings, 42, "user", 0)
     bearer = [(b"authorization", f"Bearer {token}".encode())]
 
@@ -117,6 +177,18 @@ async def main(count: int, repeat: int) -> None:
         "signed in, token verified by the limiter": (
             limited,
             lambda n: scope_for("192.0.2.1", bearer),
+        ),
+        "sign-in: address flood guard + email budget": (
+            by_email,
+            lambda n: scope_for("192.0.2.1", []),
+        ),
+        "refresh: address flood guard + family tag check + family budget": (
+            by_family,
+            lambda n: scope_for("192.0.2.1", []),
+        ),
+        "refresh refused by its family budget (429, no database)": (
+            refused,
+            lambda n: scope_for("192.0.2.1", []),
         ),
     }
     print(f"{count:,} requests per run, best of {repeat} runs; CPU µs per request")

@@ -37,7 +37,7 @@ from backoffice.middleware import (
 from backoffice.notifications.delivery import NotificationDelivery, NotificationSweeper
 from backoffice.notifications.router import router as notifications_router
 from backoffice.openapi import install_openapi
-from backoffice.ratelimit import RATE_LIMITED_RESPONSES, RateLimitMiddleware, rate_limit_counters
+from backoffice.ratelimit import RATE_LIMITED_RESPONSES, RateLimitMiddleware, rate_limit_tables
 from backoffice.security import configure_hash_queue, prepare_dummy_hash
 from backoffice.settings import Settings, get_settings
 from backoffice.users.router import router as users_router
@@ -112,9 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.rate_limit_enabled:
         # Inside CORS, so a browser can read a 429; preflights are never counted.
-        users, anonymous = rate_limit_counters(settings)
-        app.state.rate_limit_counters = (users, anonymous)
-        app.add_middleware(RateLimitMiddleware, settings=settings, users=users, anonymous=anonymous)
+        tables = rate_limit_tables(settings)
+        app.state.rate_limit_tables = tables
+        app.add_middleware(RateLimitMiddleware, settings=settings, tables=tables)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -9,24 +9,29 @@ key count, and expires keys by sweeping every key after each hit, O(keys) per re
 
 Keys are the verified token subject (`user:<id>`), or for requests without a valid
 token the client address uvicorn derived from trusted proxy headers (an IPv6 client by
-its /64, which one subscriber usually owns whole).
+its /64, which one subscriber usually owns whole; an IPv4-mapped one by its IPv4
+address): a coarse flood guard, sized for many people behind one address. The auth
+routes add budgets keyed by what their body proves (`backoffice.auth.budgets`): an
+email, a refresh token's family, or, proving nothing, the address again.
 """
 
-import contextlib
 import ipaddress
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
+from fastapi import Request
+from fastapi.responses import JSONResponse
 from limits import parse_many
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backoffice.errors import ErrorBody, RateLimited, error_response
-from backoffice.security import InvalidToken, verified_access_claims
-from backoffice.settings import Settings
+from backoffice.security import ACCESS_CLAIMS_STATE, InvalidToken, verified_access_claims
+from backoffice.settings import IPAddress, IPNetwork, Settings
 
 IPV6_PREFIX = 64
 
@@ -39,8 +44,9 @@ RATE_LIMITED_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": ErrorBody,
         "description": (
             "Request budget spent (`rate_limited`), per signed-in user or, without a valid "
-            "token, per client address; every limited response carries the `RateLimit-Policy` "
-            "and `RateLimit` headers"
+            "token, per client address; sign-in also per email, refresh and sign-out per "
+            "sign-in (token family), registration per address. Every limited response "
+            "carries the `RateLimit-Policy` and `RateLimit` headers"
         ),
         "headers": {
             "Retry-After": {
@@ -141,6 +147,19 @@ class WindowCounters:
         retry_after = 0 if wait is None else math.floor(wait) + 1
         return Verdict(wait is None, retry_after, self.policy, self._state(entry, weighted, now))
 
+    def give_back(self, key: str) -> None:
+        """Take back one counted request (from the previous window if the current one has none)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        now = self.clock()
+        for base, budget in self._layout:
+            self._roll(entry, base, budget.seconds, now)
+            if entry[base + 2] >= 1:
+                entry[base + 2] -= 1
+            elif entry[base + 1] >= 1:
+                entry[base + 1] -= 1
+
     def _make_room(self, now: float) -> None:
         entries = self._entries
         while entries and (
@@ -182,13 +201,31 @@ class WindowCounters:
         return ", ".join(items).encode()
 
 
+def client_address(host: str) -> IPAddress | None:
+    """`scope["client"]`'s host as an address; an IPv4-mapped IPv6 one as its IPv4 address."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def client_key(scope: Scope) -> str:
-    """The client address from `scope["client"]`, as uvicorn set it from trusted proxies only."""
+    """The client address from `scope["client"]`, as uvicorn set it from trusted proxies only.
+
+    A dual-stack listener (or a proxy) gives an IPv4 client as `::ffff:a.b.c.d`: that is
+    the IPv4 address, not a share of the one `::/64` every IPv4 client would fall into.
+    """
     client = scope.get("client")
     host = client[0] if client else "unknown"
     if ":" in host:
-        with contextlib.suppress(ValueError):
-            host = str(ipaddress.IPv6Network(f"{host}/{IPV6_PREFIX}", strict=False))
+        address = client_address(host)
+        if isinstance(address, ipaddress.IPv6Address):
+            host = str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
+        elif address is not None:
+            host = str(address)
     return f"ip:{host}"
 
 
@@ -200,89 +237,177 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
+class RateLimitTables(NamedTuple):
+    """One table per kind of key, so a flood of one kind can never push out another's counts."""
+
+    users: WindowCounters
+    """`RATE_LIMIT_USER`, per verified access-token subject."""
+    anonymous: WindowCounters
+    """`RATE_LIMIT_ANON`, per address: every request without a valid token (a flood guard)."""
+    sign_in: WindowCounters
+    """`RATE_LIMIT_SIGN_IN`, per normalised email."""
+    refresh: WindowCounters
+    """`RATE_LIMIT_REFRESH`, per refresh-token family its tag proves."""
+    unproven_refresh: WindowCounters
+    """`RATE_LIMIT_REFRESH_UNPROVEN`, per address: refresh tokens without a valid tag."""
+    register: WindowCounters
+    """`RATE_LIMIT_REGISTER`, per address."""
+
+
+LIMITER_STATE = "rate_limiter"
+"""Where a counted request's state holds the middleware, for the route-level budgets."""
+ROUTE_VERDICT_STATE = "rate_limit_route_verdict"
+REFUSED_TOKENS_MAX = 10_000
+
+
 class RateLimitMiddleware:
     """429 `rate_limited` once a caller's budget is spent; `RateLimit` headers on the others.
 
     A bearer token is verified here, once: the result goes into the request state, where
     the caller check finds it instead of verifying the token again. A token that fails
     verification counts against the client address (the route still answers 401).
+
+    A token that verifies but fails the caller check (an older token version, a
+    deactivated user) answers 401: its hit goes back to the user and is counted against
+    the address instead, and the token is remembered (at most `REFUSED_TOKENS_MAX`, the
+    oldest dropped first), so its next requests count against the address before the
+    route runs, and are refused there, without a database round trip, once the address
+    budget is spent. A version only ever moves forward, so such a token never passes again.
+
+    Routes whose body proves who is asking (sign-in, refresh, registration) spend a
+    budget keyed by that proof too (`spend_route_budget`), after the body is parsed and
+    before any database work; this middleware adds that budget's fields to the headers.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        settings: Settings,
-        users: WindowCounters,
-        anonymous: WindowCounters,
-    ) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, tables: RateLimitTables) -> None:
         self.app = app
         self.settings = settings
-        self.users = users
-        self.anonymous = anonymous
+        self.tables = tables
+        self.users = tables.users
+        self.anonymous = tables.anonymous
         exempt = settings.rate_limit_exempt_paths
         self.exempt_exact = frozenset(p for p in exempt if not p.endswith("*"))
         self.exempt_prefixes = tuple(p.removesuffix("*") for p in exempt if p.endswith("*"))
+        networks = settings.rate_limit_exempt_networks
+        self.exempt_hosts: Callable[[str], bool] | None = (
+            lru_cache(maxsize=4096)(partial(_in_networks, networks)) if networks else None
+        )
+        self.refused_tokens: dict[str, None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._exempt(scope["path"]):
+        if scope["type"] != "http" or self._exempt(scope):
             await self.app(scope, receive, send)
             return
-        verdict = self._hit(scope)
-        if not verdict.allowed:
-            await self._refuse(scope, receive, send, verdict)
-            return
+        state: dict[str, Any] = scope.setdefault("state", {})
+        user_key = self._user_key(scope, state)
+        if user_key is None:
+            verdict = self.anonymous.hit(client_key(scope))
+        else:
+            verdict = self.users.hit(user_key)
+        state[LIMITER_STATE] = self
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                counted = verdict
+                if user_key is not None and message["status"] == 401:
+                    counted = self._charge_address_instead(scope, user_key, state)
+                route = state.get(ROUTE_VERDICT_STATE)
+                if route is None:
+                    policy, remaining = counted.policy, counted.state
+                else:
+                    policy = counted.policy + b", " + route.policy
+                    remaining = counted.state + b", " + route.state
                 message["headers"] = [
                     *message.get("headers", ()),
-                    (b"ratelimit-policy", verdict.policy),
-                    (b"ratelimit", verdict.state),
+                    (b"ratelimit-policy", policy),
+                    (b"ratelimit", remaining),
                 ]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        if verdict.allowed:
+            await self.app(scope, receive, send_with_headers)
+        else:
+            await _refusal(scope, verdict.retry_after)(scope, receive, send_with_headers)
 
-    def _exempt(self, path: str) -> bool:
-        return path in self.exempt_exact or path.startswith(self.exempt_prefixes)
+    def _exempt(self, scope: Scope) -> bool:
+        path = scope["path"]
+        if path in self.exempt_exact or path.startswith(self.exempt_prefixes):
+            return True
+        if self.exempt_hosts is None:
+            return False
+        client = scope.get("client")
+        return client is not None and self.exempt_hosts(client[0])
 
-    def _hit(self, scope: Scope) -> Verdict:
+    def _user_key(self, scope: Scope, state: dict[str, Any]) -> str | None:
+        """`user:<id>` of a verified bearer token not refused by the caller check before."""
         token = bearer_token(scope)
-        if token is not None:
-            state: dict[str, Any] = scope.setdefault("state", {})
-            try:
-                claims = verified_access_claims(self.settings, token, state)
-            except InvalidToken:
-                pass
-            else:
-                return self.users.hit(f"user:{claims.user_id}")
+        if token is None or (self.refused_tokens and token in self.refused_tokens):
+            return None
+        try:
+            claims = verified_access_claims(self.settings, token, state)
+        except InvalidToken:
+            return None
+        return f"user:{claims.user_id}"
+
+    def _charge_address_instead(
+        self, scope: Scope, user_key: str, state: dict[str, Any]
+    ) -> Verdict:
+        self.users.give_back(user_key)
+        token = state[ACCESS_CLAIMS_STATE][0]
+        refused = self.refused_tokens
+        if len(refused) >= REFUSED_TOKENS_MAX:
+            del refused[next(iter(refused))]
+        refused[token] = None
         return self.anonymous.hit(client_key(scope))
 
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, verdict: Verdict) -> None:
-        refused = RateLimited(verdict.retry_after)
-        response = error_response(
-            scope.get("state", {}).get("request_id"),
-            refused.status_code,
-            refused.code,
-            refused.detail,
-            {
-                **refused.headers,
-                "RateLimit-Policy": verdict.policy.decode(),
-                "RateLimit": verdict.state.decode(),
-            },
-        )
-        await response(scope, receive, send)
+    def spend(self, scope: Scope, table: WindowCounters, key: str) -> None:
+        """Count a request against a route-level budget; `RateLimited` when it is spent."""
+        verdict = table.hit(key)
+        scope["state"][ROUTE_VERDICT_STATE] = verdict
+        if not verdict.allowed:
+            raise RateLimited(verdict.retry_after)
 
 
-def rate_limit_counters(settings: Settings) -> tuple[WindowCounters, WindowCounters]:
-    """Separate tables, so a flood of new addresses can never push out a user's count."""
-    replicas = settings.rate_limit_replicas
-    return (
-        WindowCounters(
-            parse_budgets("user", settings.rate_limit_user, replicas), settings.rate_limit_max_keys
-        ),
-        WindowCounters(
-            parse_budgets("anon", settings.rate_limit_anon, replicas), settings.rate_limit_max_keys
-        ),
+def spend_route_budget(
+    request: Request, table: Callable[[RateLimitTables], WindowCounters], key: str | None = None
+) -> None:
+    """Spend the budget `table` picks, keyed by `key` or else by the client address.
+
+    Nothing when the request is not counted (limiter off, an exempt path or address).
+    """
+    limiter: RateLimitMiddleware | None = request.scope.get("state", {}).get(LIMITER_STATE)
+    if limiter is not None:
+        limiter.spend(request.scope, table(limiter.tables), key or client_key(request.scope))
+
+
+def _refusal(scope: Scope, retry_after: int) -> JSONResponse:
+    """The 429 of a budget spent in the middleware, as a route's `RateLimited` would be."""
+    refused = RateLimited(retry_after)
+    return error_response(
+        scope.get("state", {}).get("request_id"),
+        refused.status_code,
+        refused.code,
+        refused.detail,
+        refused.headers,
+    )
+
+
+def _in_networks(networks: tuple[IPNetwork, ...], host: str) -> bool:
+    address = client_address(host)
+    return address is not None and any(address in network for network in networks)
+
+
+def rate_limit_tables(settings: Settings) -> RateLimitTables:
+    replicas, max_keys = settings.rate_limit_replicas, settings.rate_limit_max_keys
+
+    def table(name: str, text: str) -> WindowCounters:
+        return WindowCounters(parse_budgets(name, text, replicas), max_keys)
+
+    return RateLimitTables(
+        users=table("user", settings.rate_limit_user),
+        anonymous=table("anon", settings.rate_limit_anon),
+        sign_in=table("sign-in", settings.rate_limit_sign_in),
+        refresh=table("refresh", settings.rate_limit_refresh),
+        unproven_refresh=table("refresh-unproven", settings.rate_limit_refresh_unproven),
+        register=table("register", settings.rate_limit_register),
     )

@@ -7,13 +7,15 @@ event loop or taking every thread of the shared pool. The wait for a slot is bou
 `Retry-After`, rather than holding the client for many seconds behind the storm.
 """
 
+import base64
 import hashlib
+import hmac
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 import anyio
@@ -262,9 +264,42 @@ def verified_access_claims(settings: Settings, token: str, state: dict[str, Any]
     return claims
 
 
-def new_refresh_token() -> str:
-    """An opaque refresh token; only its digest is ever stored."""
-    return secrets.token_urlsafe(32)
+REFRESH_TAG_BYTES = 12
+"""96 bits: a forged tag is one guess in 2^96, checked in memory at no cost to the database."""
+
+
+@lru_cache(maxsize=4)
+def _family_tag_key(secret: str) -> bytes:
+    """A key of its own, derived from `JWT_SECRET`: no tag is ever a token's signature."""
+    return hmac.digest(secret.encode(), b"backoffice refresh-token family", "sha256")
+
+
+def _family_tag(settings: Settings, family: str) -> str:
+    tag = hmac.digest(_family_tag_key(settings.jwt_secret), family.encode(), "sha256")
+    return base64.urlsafe_b64encode(tag[:REFRESH_TAG_BYTES]).decode()
+
+
+def new_refresh_token(settings: Settings, family_id: int) -> str:
+    """`<family id>.<tag>.<random>`: only its digest is ever stored.
+
+    The tag (an HMAC of the family id) lets the rate limiter key a refresh by its
+    sign-in without asking the database; the random part is what makes it a secret.
+    """
+    family = str(family_id)
+    return f"{family}.{_family_tag(settings, family)}.{secrets.token_urlsafe(32)}"
+
+
+def refresh_token_family(settings: Settings, token: str) -> int | None:
+    """The family a refresh token's tag proves, or None (garbage, an older untagged
+    token, or one tagged under another `JWT_SECRET`). Says nothing of validity: the
+    database still checks the whole token."""
+    family, _, rest = token.partition(".")
+    tag, dot, _ = rest.partition(".")
+    if not dot or not family.isascii() or not family.isdigit() or len(family) > 10:
+        return None
+    if not hmac.compare_digest(tag, _family_tag(settings, family)):
+        return None
+    return int(family)
 
 
 def digest_refresh_token(token: str) -> str:

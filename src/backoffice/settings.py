@@ -1,5 +1,6 @@
 """One `Settings` object, read once from the environment (and `.env` in dev)."""
 
+import ipaddress
 import os
 from functools import lru_cache
 from typing import Annotated, Literal, Self
@@ -19,6 +20,8 @@ DOTENV = ".env"
 POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
 ASYNC_SCHEME = "postgresql+asyncpg"
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AppEnv = Literal["dev", "test", "prod"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -97,15 +100,26 @@ class Settings(BaseSettings):
 
     rate_limit_enabled: bool = True
     rate_limit_user: str = "600/minute;40/second"
-    rate_limit_anon: str = "60/minute;10/second"
+    # Per address, for everything sent without a valid access token: a flood guard sized
+    # for a carrier NAT or an office behind one address, not a per-person budget.
+    rate_limit_anon: str = "3000/minute;100/second"
+    rate_limit_sign_in: str = "10/minute"
+    rate_limit_refresh: str = "20/minute"
+    rate_limit_refresh_unproven: str = "120/minute;20/second"
+    rate_limit_register: str = "40/minute"
     rate_limit_exempt_paths: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["/health/*", "/metrics", "/", "/docs*", "/redoc", "/openapi.json"]
     )
+    rate_limit_exempt_cidrs: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit_max_keys: int = Field(default=100_000, ge=1)
     rate_limit_replicas: int = Field(default=1, ge=1)
 
     @field_validator(
-        "cors_origins", "allowed_upload_types", "rate_limit_exempt_paths", mode="before"
+        "cors_origins",
+        "allowed_upload_types",
+        "rate_limit_exempt_paths",
+        "rate_limit_exempt_cidrs",
+        mode="before",
     )
     @classmethod
     def _split_csv(cls, value: object) -> object:
@@ -114,7 +128,25 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("rate_limit_user", "rate_limit_anon")
+    @field_validator("rate_limit_exempt_cidrs")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        """Each an address or a network (`10.0.0.0/8`, `2001:db8::/32`), checked at start-up."""
+        for text in value:
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(f"{text!r} is not an address or a CIDR network") from None
+        return value
+
+    @field_validator(
+        "rate_limit_user",
+        "rate_limit_anon",
+        "rate_limit_sign_in",
+        "rate_limit_refresh",
+        "rate_limit_refresh_unproven",
+        "rate_limit_register",
+    )
     @classmethod
     def _parse_budget(cls, value: str) -> str:
         """A typo in a budget fails at start-up, not on the first request."""
@@ -179,6 +211,12 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def rate_limit_exempt_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(
+            ipaddress.ip_network(text, strict=False) for text in self.rate_limit_exempt_cidrs
+        )
 
     @property
     def async_database_url(self) -> str:

@@ -1,65 +1,18 @@
 """The request limiter through HTTP, behind uvicorn's proxy-header handling as `serve` has it."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from backoffice.main import create_app
 from backoffice.ratelimit import WindowCounters, parse_budgets
 from backoffice.settings import Settings
 from tests.conftest import SignedInUser
+from tests.core.conftest import TRUSTED_PROXY, UNTRUSTED_PEER, Clock, LimitedApp
 
-TRUSTED_PROXY = "127.0.0.1"
-UNTRUSTED_PEER = "203.0.113.9"
 ME = "/api/v1/users/me"
-
-ClientFactory = Callable[[str], httpx.AsyncClient]
-LimitedApp = Callable[..., Awaitable[tuple[FastAPI, ClientFactory]]]
-
-
-class Clock:
-    """The limiter's clock, stopped until a test moves it: no test hangs on the machine's speed."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.25
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def limited_app(settings: Settings, clock: Clock) -> AsyncIterator[LimitedApp]:
-    """An app with the limiter on; its clients connect from a given peer address."""
-    async with AsyncExitStack() as stack:
-
-        async def build(**overrides: Any) -> tuple[FastAPI, ClientFactory]:
-            limited = Settings(**{**settings.model_dump(), "rate_limit_enabled": True, **overrides})
-            app = create_app(limited)
-            for counters in app.state.rate_limit_counters:
-                counters.clock = clock
-            await stack.enter_async_context(app.router.lifespan_context(app))
-            served = ProxyHeadersMiddleware(app, trusted_hosts=limited.forwarded_allow_ips)
-
-            def client_from(peer: str) -> httpx.AsyncClient:
-                transport = httpx.ASGITransport(app=served, client=(peer, 40000))
-                client = httpx.AsyncClient(transport=transport, base_url="http://test")
-                stack.push_async_callback(client.aclose)
-                return client
-
-            return app, client_from
-
-        yield build
 
 
 async def spend(client: httpx.AsyncClient, count: int, **kwargs: Any) -> list[int]:
@@ -245,7 +198,7 @@ async def test_many_clients_keep_the_table_bounded(limited_app: LimitedApp) -> N
     client = client_from(TRUSTED_PROXY)
     for n in range(200):
         await client.get(ME, headers={"X-Forwarded-For": f"10.0.{n // 256}.{n % 256}"})
-    _, anonymous = app.state.rate_limit_counters
+    anonymous = app.state.rate_limit_tables.anonymous
     assert len(anonymous) == 50
 
 

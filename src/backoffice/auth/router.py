@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Response, status
 
-from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, NoStore, PasswordFormDep
-from backoffice.auth.schemas import LoginRequest, RefreshRequest, SessionRead, TokenPair
+from backoffice.auth.budgets import LoginBody, RefreshBody, RegisterBudget, TokenForm
+from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, NoStore
+from backoffice.auth.schemas import SessionRead, TokenPair
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
 from backoffice.pagination import ListQueryDep, Page
@@ -30,6 +31,7 @@ def _device(explicit: str | None, user_agent: str | None) -> str | None:
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
     operation_id="auth-register",
+    dependencies=[RegisterBudget],
     summary="Create a user account",
     responses=errors(409, 422),
 )
@@ -46,7 +48,7 @@ async def register(body: UserCreate, users: UserServiceDep) -> UserRow:
     responses=errors(401, 422, 429),
 )
 async def token(
-    form: PasswordFormDep,
+    form: TokenForm,
     auth: AuthServiceDep,
     user_agent: UserAgent = None,
 ) -> TokenPair:
@@ -61,9 +63,7 @@ async def token(
     summary="Sign in with a JSON body (mobile clients)",
     responses=errors(401, 422, 429),
 )
-async def login(
-    body: LoginRequest, auth: AuthServiceDep, user_agent: UserAgent = None
-) -> TokenPair:
+async def login(body: LoginBody, auth: AuthServiceDep, user_agent: UserAgent = None) -> TokenPair:
     return await auth.login(body.email, body.password, _device(body.device, user_agent))
 
 
@@ -75,7 +75,7 @@ async def login(
     summary="Trade a refresh token for a new pair",
     responses=errors(401, 422),
 )
-async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenPair:
+async def refresh(body: RefreshBody, auth: AuthServiceDep) -> TokenPair:
     return await auth.refresh(body.refresh_token)
 
 
@@ -86,7 +86,7 @@ async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenPair:
     summary="Revoke the sign-in a refresh token belongs to",
     responses=errors(422),
 )
-async def logout(body: RefreshRequest, auth: AuthServiceDep) -> Response:
+async def logout(body: RefreshBody, auth: AuthServiceDep) -> Response:
     await auth.logout(body.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -228,8 +228,8 @@ class AuthService:
         self, user: Identity, family_id: int | None, device: str | None
     ) -> tuple[TokenPair, int]:
         """A new access token and refresh token; the refresh token's id for chaining."""
-        refresh = new_refresh_token()
         token_id = await self.tokens.next_id()
+        refresh = new_refresh_token(self.settings, family_id or token_id)
         await self.tokens.add(
             token_id=token_id,
             user_id=user.id,
