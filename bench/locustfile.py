@@ -52,7 +52,7 @@ FAILURE_LOG = os.environ.get("LOADTEST_FAILURE_LOG")
 STATS_JSON = os.environ.get("LOADTEST_STATS_JSON")
 BCRYPT_ROUTES = {f"{API}/auth/register", f"{API}/auth/login"}
 STEADY = "all but register and login"
-THROTTLE_RETRIES = 3
+THROTTLE_RETRIES = 10
 MAX_RETRY_AFTER = 60.0
 _failure_lock = threading.Lock()
 # 429s that were waited out and retried, by request name (gevent: one thread, no lock).
