@@ -14,7 +14,8 @@ What it does, all on 127.0.0.1:
    refresh, browse and search items, create items with idempotent retries, manage
    employees, upload a PNG, read notifications), printing its summary at the end. All
    users share 127.0.0.1 and the default request budgets, as phones behind one carrier
-   address do; a 429 is waited out and retried (its own column, not a failure).
+   address do; a 429 (or a 503 with `Retry-After`) is waited out and retried (its own
+   column, not a failure).
    `--exempt-generator` lifts the budgets for 127.0.0.1 (`RATE_LIMIT_EXEMPT_CIDRS`), for
    capacity runs;
 4. prints its progress every few seconds while the load runs, then every failure with
@@ -243,9 +244,10 @@ id), tries a taken name in another case (1; 409 expected), refreshes its token p
 account, uploads an 8x8 PNG (1), lists its notifications and marks one read (3). A
 status other than the expected one, or a body that breaks an assertion, is a failure.
 Every user comes from the one address 127.0.0.1, as phones behind a carrier's NAT do; a
-429 is waited out (`Retry-After`) and sent again, as the app does, and counted under
-**throttled**, not as a failure. Latencies are Locust's (client side, ms), with Locust,
-the service and PostgreSQL sharing the machine's CPUs.
+429, or a 503 with `Retry-After` (a sign-in that found the bcrypt queue full), is waited
+out and sent again, as the app does, and counted under **throttled**, not as a failure.
+Latencies are Locust's (client side, ms), with Locust, the service and PostgreSQL
+sharing the machine's CPUs.
 
 **Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC**, code at {facts["commit"]}.
 **Machine**: {facts["cpu"]}, {facts["ram"]} RAM, {facts["os"]}; PostgreSQL

@@ -13,10 +13,11 @@ PNG and reads its notifications.
 Requests are named by route template (`/api/v1/items/{id}`) so the statistics group.
 Every response is checked: an unexpected status (any 5xx, or a 4xx that the step does
 not expect) or a malformed body is a failure. A 429 is what a real phone meets behind a
-busy carrier address: like the app, the client waits the `Retry-After` it was given
-(at most `MAX_RETRY_AFTER` seconds) and sends the same request again, up to
-`THROTTLE_RETRIES` times; such a 429 is counted in its own column (`throttled`), not as
-a failure, and only the last one, when the retries are spent, fails the request.
+busy carrier address, and a 503 with `Retry-After` what it meets in a sign-in storm
+(`busy`: the bcrypt queue is full): like the app, the client waits the `Retry-After` it
+was given (at most `MAX_RETRY_AFTER` seconds) and sends the same request again, up to
+`THROTTLE_RETRIES` times; such an answer is counted in its own column (`throttled`), not
+as a failure, and only the last one, when the retries are spent, fails the request.
 With `LOADTEST_FAILURE_LOG=path`, each failure is also appended to that file as one
 JSON line: the request (method, path, body, headers without the token) and the
 response (status, headers, body), so that a failure can be replayed and looked up in
@@ -229,10 +230,13 @@ class MobileClient(FastHttpUser):
     @staticmethod
     def throttled_wait(resp: Any, expect: tuple[int, ...], attempt: int) -> float | None:
         """Seconds to wait before sending a refused request again; None to take the answer."""
-        if resp.status_code != 429 or 429 in expect or attempt == THROTTLE_RETRIES:
+        status, retry_after = resp.status_code, resp.headers.get("Retry-After")
+        if status in expect or attempt == THROTTLE_RETRIES:
+            return None
+        if status != 429 and not (status == 503 and retry_after):
             return None
         try:
-            wait = float(resp.headers.get("Retry-After", "1"))
+            wait = float(retry_after or "1")
         except ValueError:
             wait = 1.0
         return min(max(wait, 0.0), MAX_RETRY_AFTER) + rng.uniform(0, 0.5)
