@@ -36,7 +36,7 @@ MAX_NUMBER_CHARS = 100
 MAX_JSON_VALUES = 1000
 """Commas and opening brackets outside strings in one body; no body in the API has 50."""
 MAX_OBJECT_MEMBERS = 100
-"""Keys in one object (duplicates included); the largest request model has 15 fields."""
+"""Keys in one object (duplicates included); the largest request model has 9 fields."""
 UTF8_BOM = b"\xef\xbb\xbf"
 
 JSON_BODY_ERRORS: dict[int | str, str] = {

@@ -86,7 +86,7 @@ SafeStr = Annotated[str, AfterValidator(reject_nul)]
 
 
 MAX_REQUEST_FIELDS = 100
-"""Fields one request model is given at most; the largest has 15."""
+"""Fields one request model is given at most; the largest has 9."""
 
 
 class RequestModel(BaseModel):
