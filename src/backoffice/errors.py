@@ -1,8 +1,10 @@
 """Domain exceptions and the one place that turns them into HTTP responses.
 
 Every error body has the same shape: `{"detail": ..., "code": "<snake_case>",
-"request_id": "..."}`. Services raise the exceptions below; nothing under a router
-raises `HTTPException`.
+"request_id": "..."}`. A 422 adds `errors_left_off`: its `detail` lists at most
+`MAX_LISTED_ERRORS` of FastAPI's error entries, and that field counts the rest, so a
+body of thousands of unknown keys gets a short answer. Services raise the exceptions
+below; nothing under a router raises `HTTPException`.
 """
 
 import logging
@@ -14,7 +16,7 @@ from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -149,6 +151,18 @@ class ErrorBody(BaseModel):
     request_id: str | None
 
 
+MAX_LISTED_ERRORS = 20
+
+
+class ValidationErrorBody(ErrorBody):
+    """A 422: the first errors, and how many more there were."""
+
+    detail: list[dict[str, Any]] = Field(max_length=MAX_LISTED_ERRORS)
+    errors_left_off: int = Field(
+        ge=0, description=f"Errors found beyond the {MAX_LISTED_ERRORS} listed in `detail`"
+    )
+
+
 ERROR_DESCRIPTIONS = {
     400: "Malformed body",
     401: "Missing, invalid or expired token",
@@ -166,7 +180,11 @@ ERROR_DESCRIPTIONS = {
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     """The documented error responses of a route, in the shared body shape."""
     return {
-        code: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]} for code in status_codes
+        code: {
+            "model": ValidationErrorBody if code == 422 else ErrorBody,
+            "description": ERROR_DESCRIPTIONS[code],
+        }
+        for code in status_codes
     }
 
 
@@ -228,14 +246,33 @@ def error_response(
     return JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
 
 
+def validation_error_response(
+    request_id: str | None,
+    code: str,
+    errors: Sequence[Any],
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A 422: the first `MAX_LISTED_ERRORS` entries, made safe, and the count of the rest."""
+    body = {
+        "detail": jsonable_encoder([_safe_error(err) for err in errors[:MAX_LISTED_ERRORS]]),
+        "code": code,
+        "request_id": request_id,
+        "errors_left_off": max(0, len(errors) - MAX_LISTED_ERRORS),
+    }
+    return JSONResponse(body, status_code=422, headers=dict(headers or {}))
+
+
 def internal_error_response(request_id: str | None) -> JSONResponse:
     """The 500 body: a generic message, the trace stays in the log."""
     return error_response(request_id, 500, "internal_error", "Internal server error")
 
 
 async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
-    response = error_response(
-        request_id_of(request), exc.status_code, exc.code, exc.detail, exc.headers
+    rid = request_id_of(request)
+    response = (
+        validation_error_response(rid, exc.code, exc.detail, exc.headers)
+        if isinstance(exc, InvalidInput)
+        else error_response(rid, exc.status_code, exc.code, exc.detail, exc.headers)
     )
     response.background = request.scope.get("state", {}).get(BACKGROUND_ON_ERROR)
     return response
@@ -243,11 +280,12 @@ async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
-    if any(err.get("type") == "json_invalid" for err in errors):
-        return error_response(request_id_of(request), 400, "malformed_body", "Malformed JSON body")
-    return error_response(
-        request_id_of(request), 422, "validation_error", [_safe_error(err) for err in errors]
-    )
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            reason = err.get("ctx", {}).get("error", "not JSON")
+            detail = f"Malformed JSON body: {reason}"
+            return error_response(request_id_of(request), 400, "malformed_body", detail)
+    return validation_error_response(request_id_of(request), "validation_error", errors)
 
 
 MAX_ECHOED_CHARS = 200
@@ -263,9 +301,11 @@ def _safe_error(error: Any) -> dict[str, Any]:
     field, cut to 200 characters, with unpaired surrogates escaped (they cannot be
     encoded as UTF-8) and non-finite floats as strings (JSON has none). Never a whole
     body (a bare JSON string may be a password), never an unknown field's value, never
-    a field whose name says password, token, secret or key.
+    a field whose name says password, token, secret or key. The names in `loc` are cut
+    the same way: an unknown key of a megabyte is no megabyte of answer.
     """
     safe = {k: v for k, v in error.items() if k not in {"input", "ctx"}}
+    safe["loc"] = [_scalar(part) for part in error.get("loc", ())]
     if isinstance(error.get("ctx"), dict) and all(
         isinstance(v, str | int | float) for v in error["ctx"].values()
     ):

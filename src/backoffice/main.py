@@ -226,6 +226,7 @@ def add_copy(app: FastAPI, route: APIRoute, **changes: Any) -> None:
         "generate_unique_id_function": route.generate_unique_id_function,
         "strict_content_type": route.strict_content_type,
         "max_body_size": route.max_body_size,
+        "form_limits": route.form_limits,
     }
     app.router.add_api_route(**{**fields, **changes})
 

@@ -1,8 +1,10 @@
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 
 from backoffice.settings import Settings
+from tests.conftest import SignedInUser
 
 
 def oversized(settings: Settings) -> bytes:
@@ -52,3 +54,62 @@ async def test_a_json_route_called_as_multipart_keeps_the_json_limit(
         headers={"Content-Type": "multipart/form-data; boundary=abc"},
     )
     assert response.status_code == 413
+
+
+def many_keys(count: int) -> bytes:
+    return ("{" + ",".join(f'"k{i}":0' for i in range(count)) + "}").encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        many_keys(90_000),
+        b'{"email": [' + b",".join([b"0"] * 300_000) + b"]}",
+        b'{"email": [' + b",".join([b"{}"] * 300_000) + b"]}",
+        many_keys(101),  # one past the keys an object may have
+    ],
+    ids=["90000-keys", "300000-numbers", "300000-objects", "101-keys"],
+)
+async def test_a_body_of_too_many_values_is_a_short_400(
+    client: httpx.AsyncClient, settings: Settings, body: bytes
+) -> None:
+    """Refused while parsing: the 90,000 keys were a 422 of 8 MB after 1.2 s."""
+    assert len(body) <= settings.max_body_bytes
+    response = await client.post(
+        "/auth/register", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_body"
+    assert len(response.content) < 500
+
+
+async def test_separators_inside_strings_do_not_count(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    """1,198 commas and brackets, among escaped quotes, in one string are one value."""
+    description = '",[{\\' * 399 + ","
+    response = await client.post(
+        "/items",
+        json={"name": "Commas", "price": "1.00", "description": description},
+        headers=user.headers,
+    )
+    assert response.status_code == 201
+    assert response.json()["description"] == description
+
+
+async def test_a_query_of_5000_unknown_parameters_is_one_error(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    query = "&".join(f"unknown{i}=" for i in range(5000))
+    response = await client.get(f"/items?{query}", headers=user.headers)
+    assert response.status_code == 422
+    assert [error["type"] for error in response.json()["detail"]] == ["too_many_fields"]
+    assert response.json()["errors_left_off"] == 0
+
+
+async def test_a_sign_in_form_of_many_fields_is_400(client: httpx.AsyncClient) -> None:
+    fields = {"username": "form@example.com", "password": "whatever1"}
+    fields |= {f"unknown{i}": "x" for i in range(100)}
+    response = await client.post("/auth/token", data=fields)
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"

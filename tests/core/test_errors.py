@@ -7,6 +7,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.conftest import SignedInUser
+
 
 async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     response = await client.post(
@@ -147,3 +149,58 @@ async def test_a_405_allows_every_method_of_the_path(client: httpx.AsyncClient) 
 async def test_options_on_a_path_with_two_routes_allows_both(client: httpx.AsyncClient) -> None:
     response = await client.options("/accounts")
     assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+async def test_a_422_lists_20_errors_and_counts_the_rest(client: httpx.AsyncClient) -> None:
+    body = {f"unknown{i}": 0 for i in range(50)}
+    response = await client.post("/auth/register", json=body)
+    assert response.status_code == 422
+    answer = response.json()
+    assert set(answer) == {"detail", "code", "request_id", "errors_left_off"}
+    assert len(answer["detail"]) == 20
+    assert answer["errors_left_off"] == 50 + 3 - 20  # the unknown keys and the 3 missing
+
+
+async def test_a_422_from_a_service_counts_none_left_off(
+    client: httpx.AsyncClient, user: SignedInUser
+) -> None:
+    """The same shape when a rule needing the database refuses (`InvalidInput`)."""
+    response = await client.post(
+        "/items",
+        json={"name": "Not mine", "price": "1.00", "image_file_id": 999},
+        headers=user.headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors_left_off"] == 0
+
+
+async def test_an_unknown_key_of_half_a_megabyte_is_not_echoed_whole(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/auth/register", json={"k" * 500_000: 0})
+    assert response.status_code == 422
+    assert len(response.content) < 2_000
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("bom", [False, True], ids=["no-bom", "bom"])
+async def test_a_json_body_not_in_utf8_is_400_malformed_body(
+    client: httpx.AsyncClient, encoding: str, bom: bool
+) -> None:
+    text = json.dumps({"email": "wide@example.com", "password": "long enough", "full_name": "W"})
+    body = ("\ufeff" + text if bom else text).encode(encoding)
+    response = await client.post(
+        "/auth/register", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_body"
+
+
+async def test_a_utf8_bom_is_ignored(client: httpx.AsyncClient) -> None:
+    text = json.dumps({"email": "bom@example.com", "password": "long enough", "full_name": "B"})
+    response = await client.post(
+        "/auth/register",
+        content=b"\xef\xbb\xbf" + text.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 201
