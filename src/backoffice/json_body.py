@@ -20,11 +20,19 @@ from typing import Any
 from fastapi import Request, Response, params
 from fastapi.routing import APIRoute
 
-from backoffice.errors import ErrorBody
+from backoffice.errors import (
+    BadRequest,
+    MalformedBody,
+    PayloadTooLarge,
+    error_responses,
+    merge_responses,
+)
 
 MAX_NUMBER_CHARS = 100
 """Longer than any id or amount: a longer number is no value any field takes."""
 
+JSON_BODY_CODES = (MalformedBody, BadRequest, PayloadTooLarge)
+FORM_BODY_CODES = (BadRequest, PayloadTooLarge)
 JSON_BODY_ERRORS: dict[int | str, str] = {
     400: "The body cannot be read: `malformed_body` (not JSON: syntax, encoding, NaN or "
     f"Infinity, a number of more than {MAX_NUMBER_CHARS} characters) or `bad_request`",
@@ -92,18 +100,14 @@ class BodyRoute(APIRoute):
         if self.body_field is None:
             return
         errors = FORM_BODY_ERRORS if self._form_body else JSON_BODY_ERRORS
-        responses = dict(self.responses)
+        codes = FORM_BODY_CODES if self._form_body else JSON_BODY_CODES
+        responses = merge_responses(error_responses(*codes), self.responses)
         for status_code, description in errors.items():
-            declared = responses.get(status_code, {})
-            own = declared.get("description")
-            responses[status_code] = {
-                **declared,
-                "model": ErrorBody,
-                # A route rebuilt from its own fields (`add_routes`) already says it.
-                "description": f"{own}; {description}"
-                if own and description not in own
-                else own or description,
-            }
+            own = self.responses.get(status_code, {}).get("description")
+            # A route rebuilt from its own fields (`add_routes`) already says it.
+            responses[status_code]["description"] = (
+                f"{own}; {description}" if own and description not in own else own or description
+            )
         self.responses = responses
 
     @property

@@ -6,6 +6,13 @@ from fastapi import APIRouter, Header, Path, Response, status
 
 from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, NoStore, PasswordFormDep
 from backoffice.auth.schemas import LoginRequest, RefreshRequest, SessionRead, TokenPair
+from backoffice.auth.service import (
+    InvalidCredentials,
+    InvalidRefreshToken,
+    RefreshTokenReused,
+    SessionNotFound,
+)
+from backoffice.errors import Throttled
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
 from backoffice.pagination import ListQueryDep, Page
@@ -13,6 +20,7 @@ from backoffice.schemas import DbId
 from backoffice.users.dependencies import UserServiceDep
 from backoffice.users.repository import UserRow
 from backoffice.users.schemas import UserCreate, UserRead
+from backoffice.users.service import EmailTaken
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=BodyRoute)
 
@@ -31,7 +39,7 @@ def _device(explicit: str | None, user_agent: str | None) -> str | None:
     response_model=UserRead,
     operation_id="auth-register",
     summary="Create a user account",
-    responses=errors(409, 422),
+    responses=errors(EmailTaken, 422),
 )
 async def register(body: UserCreate, users: UserServiceDep) -> UserRow:
     return await users.register(body)
@@ -43,7 +51,7 @@ async def register(body: UserCreate, users: UserServiceDep) -> UserRow:
     operation_id="auth-token",
     dependencies=[NoStore],
     summary="Sign in with the OAuth2 password form (Swagger's Authorize)",
-    responses=errors(401, 422, 429),
+    responses=errors(InvalidCredentials, 422, Throttled),
 )
 async def token(
     form: PasswordFormDep,
@@ -59,7 +67,7 @@ async def token(
     operation_id="auth-login",
     dependencies=[NoStore],
     summary="Sign in with a JSON body (mobile clients)",
-    responses=errors(401, 422, 429),
+    responses=errors(InvalidCredentials, 422, Throttled),
 )
 async def login(
     body: LoginRequest, auth: AuthServiceDep, user_agent: UserAgent = None
@@ -73,7 +81,7 @@ async def login(
     operation_id="auth-refresh",
     dependencies=[NoStore],
     summary="Trade a refresh token for a new pair",
-    responses=errors(401, 422),
+    responses=errors(InvalidRefreshToken, RefreshTokenReused, 422),
 )
 async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenPair:
     return await auth.refresh(body.refresh_token)
@@ -110,7 +118,7 @@ async def list_sessions(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="auth-sessions-revoke",
     summary="Sign one device out",
-    responses=errors(401, 404, 422),
+    responses=errors(401, SessionNotFound, 422),
 )
 async def revoke_session(
     session_id: SessionId, user: CurrentUser, auth: AuthServiceDep

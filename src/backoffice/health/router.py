@@ -14,7 +14,7 @@ from backoffice.health.schemas import Health, ServiceInfo
 from backoffice.health.service import database_answers
 from backoffice.metrics import exposition
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["operations"])
 
 SERVICE_INFO = ServiceInfo(
     name="backoffice", version=version("backoffice"), docs="/docs", redoc="/redoc"
