@@ -26,9 +26,10 @@ run: install
 admin: install
 	$(UV) run backoffice create-admin --email $(EMAIL)
 
-# nginx-light and pgbouncer for tests/e2e, from Debian when missing (root or sudo).
+# tests/e2e's extras when missing: nginx-light, pgbouncer, chromium and chromium-driver from
+# Debian (root or sudo), selenium (the `browser` dependency group).
 e2e-deps:
-	@bash .ci/install-e2e-deps
+	@UV="$(UV)" bash .ci/install-e2e-deps
 
 test: install e2e-deps
 	$(UV) run pytest -p randomly --cov --cov-report=term:skip-covered --cov-fail-under=90
