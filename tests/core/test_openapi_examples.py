@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from jsonschema import Draft202012Validator
 
 from backoffice.errors import HTTP_CODES, DomainError
-from backoffice.openapi import TAGS
+from backoffice.errors import error_responses as error_responses_of
+from backoffice.openapi import TAGS, example_of
 from tests.core.test_openapi import operations
 
 Example = tuple[str, dict[str, Any], Any]
@@ -138,3 +139,13 @@ def test_tags_are_described_in_reading_order(app: FastAPI) -> None:
 )
 def test_the_description_explains(app: FastAPI, topic: str) -> None:
     assert topic in app.openapi()["info"]["description"]
+
+
+def test_a_status_the_framework_never_answers_must_be_declared_by_its_error_class() -> None:
+    with pytest.raises(TypeError, match="name the DomainError class"):
+        error_responses_of(404)
+
+
+def test_a_field_without_an_example_fails_the_document() -> None:
+    with pytest.raises(ValueError, match="no example"):
+        example_of({"type": "object", "properties": {"name": {"type": "string"}}}, {})
