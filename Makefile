@@ -9,8 +9,9 @@ export XDG_RUNTIME_DIR := /tmp/runtime-$(shell id -u)
 $(shell mkdir -p $(XDG_RUNTIME_DIR) && chmod 0700 $(XDG_RUNTIME_DIR))
 endif
 EMAIL ?= admin@example.com
+export CLIENTS_DIR ?= $(CURDIR)/.clients
 
-.PHONY: run admin test test-again e2e-deps lint typecheck check install uv openapi bench bench-ratelimit loadtest
+.PHONY: run admin test test-again e2e-deps clients lint typecheck check install uv openapi bench bench-ratelimit loadtest
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -26,11 +27,17 @@ run: install
 admin: install
 	$(UV) run backoffice create-admin --email $(EMAIL)
 
-# nginx-light and pgbouncer for tests/e2e, from Debian when missing (root or sudo).
+# tests/e2e's extras when missing: nginx-light, pgbouncer, chromium and chromium-driver from
+# Debian (root or sudo), selenium (the `browser` dependency group).
 e2e-deps:
-	@bash .ci/install-e2e-deps
+	@UV="$(UV)" bash .ci/install-e2e-deps
 
-test: install e2e-deps
+# `make clients`: TypeScript and Python clients of openapi.json in $(CLIENTS_DIR), checked
+# (clients/generate says how); `make test` runs it first.
+clients: install e2e-deps
+	@UV="$(UV)" bash clients/generate
+
+test: install e2e-deps clients
 	$(UV) run pytest -p randomly --cov --cov-report=term:skip-covered --cov-fail-under=90
 
 test-again: install e2e-deps

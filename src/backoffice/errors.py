@@ -26,6 +26,8 @@ logger = logging.getLogger("backoffice.errors")
 
 DB_RETRY_AFTER_SECONDS = 5
 
+EXAMPLE_REQUEST_ID = "5f0c6d2e8a9b4c71b3e2d4f6a8c0e1f2"
+
 
 class DomainError(Exception):
     """Base of every error a service may raise on purpose."""
@@ -33,6 +35,11 @@ class DomainError(Exception):
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     message: ClassVar[str] = "Bad request"
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        """The body a client sees, for the OpenAPI document's examples."""
+        return {"detail": cls.message, "code": cls.code, "request_id": EXAMPLE_REQUEST_ID}
 
     def __init__(self, detail: Any = None, *, headers: Mapping[str, str] | None = None) -> None:
         self.detail = self.message if detail is None else detail
@@ -42,6 +49,13 @@ class DomainError(Exception):
 
 class BadRequest(DomainError):
     pass
+
+
+class MalformedBody(BadRequest):
+    """A body that is no JSON at all (FastAPI's `json_invalid`)."""
+
+    code = "malformed_body"
+    message = "Malformed JSON body"
 
 
 class ClientDisconnected(BadRequest):
@@ -95,9 +109,20 @@ class InvalidInput(DomainError):
 
     status_code = 422
     code = "validation_error"
+    message = "Validation error"
 
     def __init__(self, loc: Sequence[str | int], msg: str, kind: str = "value_error") -> None:
         super().__init__([{"loc": list(loc), "msg": msg, "type": kind}])
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        entry = {
+            "loc": ["body", "email"],
+            "msg": "value is not a valid email address: An email address must have an @-sign.",
+            "type": "value_error",
+            "input": "ada.example.com",
+        }
+        return {**super().example(), "detail": [entry], "errors_left_off": 0}
 
 
 class Throttled(DomainError):
@@ -144,7 +169,8 @@ HTTP_CODES = {
 
 
 class ErrorBody(BaseModel):
-    """The shape of every error response, for the OpenAPI document."""
+    """Every error: `detail` for people (a list of entries on a 422), `code` for programs to
+    switch on, `request_id` to quote to support (the `X-Request-ID` header too)."""
 
     detail: Any
     code: str
@@ -177,15 +203,66 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
-    """The documented error responses of a route, in the shared body shape."""
-    return {
-        code: {
-            "model": ValidationErrorBody if code == 422 else ErrorBody,
-            "description": ERROR_DESCRIPTIONS[code],
-        }
-        for code in status_codes
-    }
+FRAMEWORK_ERRORS: dict[int, type[DomainError]] = {
+    error.status_code: error
+    for error in (
+        MalformedBody,
+        Unauthorized,
+        PayloadTooLarge,
+        InvalidInput,
+        RateLimited,
+        ServiceUnavailable,
+    )
+}
+"""The error a status alone stands for in `error_responses`: the one the framework
+itself answers with (a body it cannot read, a missing token, a validation error, a
+spent budget); any other error a route names by its class."""
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def error_responses(*errors: int | type[DomainError]) -> Responses:
+    """The documented error responses of a route: per status, one example per `code`.
+
+    `openapi.py` turns the examples' codes into the `code` enum of each response, so the
+    document lists exactly the codes a route declares here.
+    """
+    responses: Responses = {}
+    for declared in errors:
+        if isinstance(declared, int) and declared not in FRAMEWORK_ERRORS:
+            raise TypeError(f"name the DomainError class a route answers {declared} with")
+        error = FRAMEWORK_ERRORS[declared] if isinstance(declared, int) else declared
+        example = {"summary": error.message, "value": error.example()}
+        responses = merge_responses(
+            responses,
+            {
+                error.status_code: {
+                    "model": ValidationErrorBody if error.status_code == 422 else ErrorBody,
+                    "description": ERROR_DESCRIPTIONS[error.status_code],
+                    "content": {"application/json": {"examples": {error.code: example}}},
+                }
+            },
+        )
+    return responses
+
+
+def merge_responses(*parts: Responses) -> Responses:
+    """`{**a, **b}` one level deeper: both parts' examples (codes) of a status survive."""
+    merged: Responses = {}
+    for part in parts:
+        for status, response in part.items():
+            merged[status] = _deep_merge(merged.get(status, {}), response)
+    return merged
+
+
+def _deep_merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 DATABASE_ERRORS = (OSError, sa_exc.TimeoutError, sa_exc.DBAPIError)
@@ -284,7 +361,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         if err.get("type") == "json_invalid":
             reason = err.get("ctx", {}).get("error", "not JSON")
             detail = f"Malformed JSON body: {reason}"
-            return error_response(request_id_of(request), 400, "malformed_body", detail)
+            return error_response(request_id_of(request), 400, MalformedBody.code, detail)
     return validation_error_response(request_id_of(request), "validation_error", errors)
 
 

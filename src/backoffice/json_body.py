@@ -29,7 +29,13 @@ from typing import Any
 from fastapi import Request, Response, params
 from fastapi.routing import APIRoute
 
-from backoffice.errors import ErrorBody
+from backoffice.errors import (
+    BadRequest,
+    MalformedBody,
+    PayloadTooLarge,
+    error_responses,
+    merge_responses,
+)
 
 MAX_NUMBER_CHARS = 100
 """Longer than any id or amount: a longer number is no value any field takes."""
@@ -39,6 +45,8 @@ MAX_OBJECT_MEMBERS = 100
 """Keys in one object (duplicates included); the largest request model has 9 fields."""
 UTF8_BOM = b"\xef\xbb\xbf"
 
+JSON_BODY_CODES = (MalformedBody, BadRequest, PayloadTooLarge)
+FORM_BODY_CODES = (BadRequest, PayloadTooLarge)
 JSON_BODY_ERRORS: dict[int | str, str] = {
     400: "The body cannot be read: `malformed_body` (not JSON: syntax, not UTF-8, NaN or "
     f"Infinity, a number of more than {MAX_NUMBER_CHARS} characters, more than "
@@ -148,18 +156,14 @@ class BodyRoute(APIRoute):
         if self.body_field is None:
             return
         errors = FORM_BODY_ERRORS if self._form_body else JSON_BODY_ERRORS
-        responses = dict(self.responses)
+        codes = FORM_BODY_CODES if self._form_body else JSON_BODY_CODES
+        responses = merge_responses(error_responses(*codes), self.responses)
         for status_code, description in errors.items():
-            declared = responses.get(status_code, {})
-            own = declared.get("description")
-            responses[status_code] = {
-                **declared,
-                "model": ErrorBody,
-                # A route rebuilt from its own fields (`add_routes`) already says it.
-                "description": f"{own}; {description}"
-                if own and description not in own
-                else own or description,
-            }
+            own = self.responses.get(status_code, {}).get("description")
+            # A route rebuilt from its own fields (`add_routes`) already says it.
+            responses[status_code]["description"] = (
+                f"{own}; {description}" if own and description not in own else own or description
+            )
         self.responses = responses
 
     @property

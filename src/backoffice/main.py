@@ -23,7 +23,7 @@ from backoffice.db import (
     create_sessionmaker,
 )
 from backoffice.employees.router import router as employees_router
-from backoffice.errors import install_error_handlers
+from backoffice.errors import install_error_handlers, merge_responses
 from backoffice.files.router import router as files_router
 from backoffice.health.router import router as health_router
 from backoffice.health.service import Readiness
@@ -36,7 +36,7 @@ from backoffice.middleware import (
 )
 from backoffice.notifications.delivery import NotificationDelivery, NotificationSweeper
 from backoffice.notifications.router import router as notifications_router
-from backoffice.openapi import install_openapi
+from backoffice.openapi import DESCRIPTION, TAGS, install_openapi
 from backoffice.ratelimit import RATE_LIMITED_RESPONSES, RateLimitMiddleware, rate_limit_tables
 from backoffice.security import configure_hash_queue, prepare_dummy_hash
 from backoffice.settings import Settings, get_settings
@@ -101,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="backoffice",
         version="0.1.0",
         summary="Accounts, employees, a catalogue, files and notifications for mobile clients.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
     )
@@ -176,7 +178,7 @@ def add_routes(
             app,
             route,
             path=prefix + route.path,
-            responses={**(responses or {}), **route.responses},
+            responses=merge_responses(responses or {}, route.responses),
         )
 
 

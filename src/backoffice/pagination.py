@@ -58,9 +58,9 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     """A list, not a `Sequence`: pydantic validates and serializes a `Sequence` field in
     Python, item by item (~13% of a list route's CPU), a `list` in its Rust core."""
-    total: int
-    skip: int
-    limit: int
+    total: Annotated[int, Field(examples=[1])]
+    skip: Annotated[int, Field(examples=[0])]
+    limit: Annotated[int, Field(examples=[DEFAULT_LIMIT])]
 
     @classmethod
     def of(cls, items: Sequence[Any], total: int, page: PageParams) -> Self:

@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 from limits import parse_many
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backoffice.errors import ErrorBody, RateLimited, error_response
+from backoffice.errors import RateLimited, error_response, error_responses, merge_responses
 from backoffice.security import ACCESS_CLAIMS_STATE, InvalidToken, verified_access_claims
 from backoffice.settings import IPAddress, IPNetwork, Settings
 
@@ -39,27 +39,29 @@ _HEADER_DOCS = {
     "RateLimit-Policy": 'The budgets that apply, e.g. `"user-60s";q=600;w=60` (IETF httpapi draft)',
     "RateLimit": 'Per budget, requests remaining and seconds to reset, e.g. `"user-60s";r=12;t=31`',
 }
-RATE_LIMITED_RESPONSES: dict[int | str, dict[str, Any]] = {
-    429: {
-        "model": ErrorBody,
-        "description": (
-            "Request budget spent (`rate_limited`), per signed-in user or, without a valid "
-            "token, per client address; sign-in also per email, refresh and sign-out per "
-            "sign-in (token family), registration per address. Every limited response "
-            "carries the `RateLimit-Policy` and `RateLimit` headers"
-        ),
-        "headers": {
-            "Retry-After": {
-                "description": "Whole seconds until a request would be allowed",
-                "schema": {"type": "integer"},
+RATE_LIMITED_RESPONSES: dict[int | str, dict[str, Any]] = merge_responses(
+    error_responses(RateLimited),
+    {
+        429: {
+            "description": (
+                "Request budget spent (`rate_limited`), per signed-in user or, without a valid "
+                "token, per client address; sign-in also per email, refresh and sign-out per "
+                "sign-in (token family), registration per address. Every limited response "
+                "carries the `RateLimit-Policy` and `RateLimit` headers"
+            ),
+            "headers": {
+                "Retry-After": {
+                    "description": "Whole seconds until a request would be allowed",
+                    "schema": {"type": "integer"},
+                },
+                **{
+                    name: {"description": text, "schema": {"type": "string"}}
+                    for name, text in _HEADER_DOCS.items()
+                },
             },
-            **{
-                name: {"description": text, "schema": {"type": "string"}}
-                for name, text in _HEADER_DOCS.items()
-            },
-        },
-    }
-}
+        }
+    },
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,10 +89,23 @@ MAX_REQUEST_FIELDS = 100
 """Fields one request model is given at most; the largest has 9."""
 
 
+Example = dict[str, Any]
+
+
+def with_example(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """A model's `example` as its schema's `examples`: what the API docs and the generated
+    clients show, instead of text made up from the schema's patterns. FastAPI drops
+    `None` from the document, so an example gives every nullable field a value."""
+    example = getattr(model, "example", None)
+    if example is not None:
+        schema["examples"] = [example]
+
+
 class RequestModel(BaseModel):
     """Request bodies and query models: unknown fields and NUL characters are 422."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=with_example)
+    example: ClassVar[Example | None] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -124,6 +137,7 @@ class RequestModel(BaseModel):
 
 def _without_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
     """The JSON Schema of a `not_nullable` field: its type without the `null` branch."""
+    with_example(schema, model)
     for name in getattr(model, "not_nullable", ()):
         field = schema.get("properties", {}).get(name, {})
         branches = [branch for branch in field.pop("anyOf", []) if branch != {"type": "null"}]
@@ -152,4 +166,5 @@ class PatchModel(RequestModel):
 class ReadModel(BaseModel):
     """Response models, built straight from ORM rows or Core result rows."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra=with_example)
+    example: ClassVar[Example | None] = None

@@ -32,3 +32,13 @@ async def test_swagger_authorize_uses_the_password_flow_and_its_redirect_page(
     html = (await client.get("http://test/docs")).text
     assert "oauth2RedirectUrl" in html
     assert (await client.get("http://test/docs/oauth2-redirect")).status_code == 200
+
+
+async def test_redoc_bundle_fetches_its_logo_from_the_service_not_a_cdn(
+    client: httpx.AsyncClient,
+) -> None:
+    bundle = await client.get("http://test/static-offline-docs/redoc.standalone.js")
+
+    assert bundle.status_code == 200
+    assert "cdn.redoc.ly" not in bundle.text
+    assert "/static-offline-docs/favicon.png" in bundle.text

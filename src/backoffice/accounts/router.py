@@ -5,6 +5,7 @@ from fastapi import APIRouter, Response, status
 from backoffice.accounts.dependencies import AccountQueryDep, AccountServiceDep, ValidAccount
 from backoffice.accounts.repository import AccountRow
 from backoffice.accounts.schemas import AccountCreate, AccountRead, AccountUpdate
+from backoffice.accounts.service import AccountNotFound
 from backoffice.auth.dependencies import CurrentUser
 from backoffice.errors import error_responses as errors
 from backoffice.idempotency.route import IdempotentRoute
@@ -48,7 +49,7 @@ async def list_accounts(
     response_model=AccountRead,
     operation_id="accounts-get",
     summary="One account (owner or admin)",
-    responses=errors(401, 404, 422),
+    responses=errors(401, AccountNotFound, 422),
 )
 async def get_account(account: ValidAccount) -> AccountRow:
     return account
@@ -59,7 +60,7 @@ async def get_account(account: ValidAccount) -> AccountRow:
     response_model=AccountRead,
     operation_id="accounts-update",
     summary="Rename an account or change its description (owner or admin)",
-    responses=errors(401, 404, 422),
+    responses=errors(401, AccountNotFound, 422),
 )
 async def update_account(
     body: AccountUpdate, account: ValidAccount, accounts: AccountServiceDep
@@ -72,7 +73,7 @@ async def update_account(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="accounts-delete",
     summary="Delete an account and its employees (owner or admin)",
-    responses=errors(401, 404, 422),
+    responses=errors(401, AccountNotFound, 422),
 )
 async def delete_account(account: ValidAccount, accounts: AccountServiceDep) -> Response:
     await accounts.delete(account)

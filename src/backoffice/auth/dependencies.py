@@ -24,9 +24,12 @@ class PasswordForm:
 
 
 async def password_form(
-    username: Annotated[str, Form(min_length=1, max_length=320, description="The email")],
-    password: Annotated[str, Form(max_length=1024)],
-    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+    username: Annotated[
+        str,
+        Form(min_length=1, max_length=320, description="The email", examples=["ada@example.com"]),
+    ],
+    password: Annotated[str, Form(max_length=1024, examples=["correct-horse-battery-staple"])],
+    grant_type: Annotated[str | None, Form(pattern="^password$", examples=["password"])] = None,
 ) -> PasswordForm:
     """The OAuth2 password form, as an async dependency with bounded fields.
 

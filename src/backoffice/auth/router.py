@@ -7,6 +7,13 @@ from fastapi import APIRouter, Header, Path, Response, status
 from backoffice.auth.budgets import LoginBody, RefreshBody, RegisterBudget, TokenForm
 from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, NoStore
 from backoffice.auth.schemas import SessionRead, TokenPair
+from backoffice.auth.service import (
+    InvalidCredentials,
+    InvalidRefreshToken,
+    RefreshTokenReused,
+    SessionNotFound,
+)
+from backoffice.errors import Throttled
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
 from backoffice.pagination import ListQueryDep, Page
@@ -14,6 +21,7 @@ from backoffice.schemas import DbId
 from backoffice.users.dependencies import UserServiceDep
 from backoffice.users.repository import UserRow
 from backoffice.users.schemas import UserCreate, UserRead
+from backoffice.users.service import EmailTaken
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=BodyRoute)
 
@@ -33,7 +41,7 @@ def _device(explicit: str | None, user_agent: str | None) -> str | None:
     operation_id="auth-register",
     dependencies=[RegisterBudget],
     summary="Create a user account",
-    responses=errors(409, 422),
+    responses=errors(EmailTaken, 422),
 )
 async def register(body: UserCreate, users: UserServiceDep) -> UserRow:
     return await users.register(body)
@@ -45,7 +53,7 @@ async def register(body: UserCreate, users: UserServiceDep) -> UserRow:
     operation_id="auth-token",
     dependencies=[NoStore],
     summary="Sign in with the OAuth2 password form (Swagger's Authorize)",
-    responses=errors(401, 422, 429),
+    responses=errors(InvalidCredentials, 422, Throttled),
     # Three fields (Swagger's Authorize may add `scope`, `client_id`, `client_secret`)
     # and no file: Starlette alone would read 1,000 of each before its 400.
     form_limits={"max_fields": 16, "max_files": 0},
@@ -64,7 +72,7 @@ async def token(
     operation_id="auth-login",
     dependencies=[NoStore],
     summary="Sign in with a JSON body (mobile clients)",
-    responses=errors(401, 422, 429),
+    responses=errors(InvalidCredentials, 422, Throttled),
 )
 async def login(body: LoginBody, auth: AuthServiceDep, user_agent: UserAgent = None) -> TokenPair:
     return await auth.login(body.email, body.password, _device(body.device, user_agent))
@@ -76,7 +84,7 @@ async def login(body: LoginBody, auth: AuthServiceDep, user_agent: UserAgent = N
     operation_id="auth-refresh",
     dependencies=[NoStore],
     summary="Trade a refresh token for a new pair",
-    responses=errors(401, 422),
+    responses=errors(InvalidRefreshToken, RefreshTokenReused, 422),
 )
 async def refresh(body: RefreshBody, auth: AuthServiceDep) -> TokenPair:
     return await auth.refresh(body.refresh_token)
@@ -113,7 +121,7 @@ async def list_sessions(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="auth-sessions-revoke",
     summary="Sign one device out",
-    responses=errors(401, 404, 422),
+    responses=errors(401, SessionNotFound, 422),
 )
 async def revoke_session(
     session_id: SessionId, user: CurrentUser, auth: AuthServiceDep

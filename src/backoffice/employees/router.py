@@ -9,9 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from backoffice.accounts.dependencies import ValidAccount
+from backoffice.accounts.service import AccountNotFound
 from backoffice.employees.dependencies import EmployeeQueryDep, EmployeeServiceDep
 from backoffice.employees.repository import EmployeeRow
 from backoffice.employees.schemas import EmployeeCreate, EmployeeRead, EmployeeUpdate
+from backoffice.employees.service import EmployeeEmailTaken, EmployeeNotFound
 from backoffice.errors import error_responses as errors
 from backoffice.idempotency.route import IdempotentRoute
 from backoffice.pagination import Page
@@ -30,7 +32,7 @@ EmployeeId = Annotated[DbId, Path(description="Employee id")]
     response_model=EmployeeRead,
     operation_id="employees-create",
     summary="Add an employee to an account",
-    responses=errors(401, 404, 409, 422),
+    responses=errors(401, AccountNotFound, EmployeeEmailTaken, 422),
 )
 async def create_employee(
     body: EmployeeCreate, account: ValidAccount, employees: EmployeeServiceDep
@@ -43,7 +45,7 @@ async def create_employee(
     response_model=Page[EmployeeRead],
     operation_id="employees-list",
     summary="An account's employees, filtered and sorted",
-    responses=errors(401, 404, 422),
+    responses=errors(401, AccountNotFound, 422),
 )
 async def list_employees(
     account: ValidAccount, employees: EmployeeServiceDep, query: EmployeeQueryDep
@@ -57,7 +59,7 @@ async def list_employees(
     response_model=EmployeeRead,
     operation_id="employees-get",
     summary="One employee",
-    responses=errors(401, 404, 422),
+    responses=errors(401, AccountNotFound, EmployeeNotFound, 422),
 )
 async def get_employee(
     employee_id: EmployeeId, account: ValidAccount, employees: EmployeeServiceDep
@@ -70,7 +72,7 @@ async def get_employee(
     response_model=EmployeeRead,
     operation_id="employees-update",
     summary="Change an employee",
-    responses=errors(401, 404, 409, 422),
+    responses=errors(401, AccountNotFound, EmployeeNotFound, EmployeeEmailTaken, 422),
 )
 async def update_employee(
     employee_id: EmployeeId,
@@ -86,7 +88,7 @@ async def update_employee(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="employees-delete",
     summary="Remove an employee",
-    responses=errors(401, 404, 422),
+    responses=errors(401, AccountNotFound, EmployeeNotFound, 422),
 )
 async def delete_employee(
     employee_id: EmployeeId, account: ValidAccount, employees: EmployeeServiceDep

@@ -3,12 +3,12 @@
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BeforeValidator, Field
 
 from backoffice.pagination import ListQuery, SortOrder
-from backoffice.schemas import Email, Flag, PatchModel, ReadModel, RequestModel, SafeStr
+from backoffice.schemas import Email, Example, Flag, PatchModel, ReadModel, RequestModel, SafeStr
 
 FullName = Annotated[str, Field(min_length=1, max_length=200)]
 Title = Annotated[str, Field(max_length=200)]
@@ -44,6 +44,15 @@ class EmployeeCreate(RequestModel):
     hired_on: HiredOn | None = None
     is_active: Flag = True
 
+    example: ClassVar[Example] = {
+        "full_name": "Grace Hopper",
+        "email": "grace@example.com",
+        "title": "Rear admiral",
+        "department": "Engineering",
+        "hired_on": "2024-09-02",
+        "is_active": True,
+    }
+
 
 class EmployeeUpdate(PatchModel):
     """Only the fields sent change; optional fields accept `null` to clear them.
@@ -60,6 +69,8 @@ class EmployeeUpdate(PatchModel):
     hired_on: HiredOn | None = None
     is_active: Flag | None = None
 
+    example: ClassVar[Example] = {"title": "Head of compilers", "is_active": True}
+
 
 class EmployeeRead(ReadModel):
     id: int
@@ -72,6 +83,19 @@ class EmployeeRead(ReadModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+
+    example: ClassVar[Example] = {
+        "id": 12,
+        "account_id": 3,
+        "full_name": "Grace Hopper",
+        "email": "grace@example.com",
+        "title": "Rear admiral",
+        "department": "Engineering",
+        "hired_on": "2024-09-02",
+        "is_active": True,
+        "created_at": "2025-03-14T09:26:53Z",
+        "updated_at": "2025-03-15T17:02:11Z",
+    }
 
 
 class EmployeeSort(StrEnum):

@@ -10,6 +10,8 @@ from backoffice.files import responses
 from backoffice.files.dependencies import FileServiceDep, UploadDep
 from backoffice.files.repository import FileRow
 from backoffice.files.schemas import FileRead
+from backoffice.files.service import FileNotFound, FileTypeNotAllowed
+from backoffice.files.upload import FileTooLarge, MalformedMultipart, MultipartRequired
 from backoffice.idempotency.route import IdempotentRoute
 from backoffice.pagination import ListQueryDep, Page
 from backoffice.schemas import DbId
@@ -40,7 +42,9 @@ UPLOAD_BODY: dict[str, Any] = {
     response_model=FileRead,
     operation_id="files-create",
     summary="Upload a file (multipart field `file`); its type is sniffed from the bytes",
-    responses=errors(400, 401, 413, 415, 422),
+    responses=errors(
+        MalformedMultipart, 401, 413, FileTooLarge, FileTypeNotAllowed, MultipartRequired, 422
+    ),
     openapi_extra=UPLOAD_BODY,
 )
 async def upload_file(user: CurrentUser, upload: UploadDep, files: FileServiceDep) -> FileRow:
@@ -66,7 +70,7 @@ async def list_files(
     response_model=FileRead,
     operation_id="files-get",
     summary="A file's metadata (owner or admin)",
-    responses=errors(401, 404, 422),
+    responses=errors(401, FileNotFound, 422),
 )
 async def get_file(file_id: FileId, user: CurrentUser, files: FileServiceDep) -> FileRow:
     return await files.get(user, file_id)
@@ -77,7 +81,7 @@ async def get_file(file_id: FileId, user: CurrentUser, files: FileServiceDep) ->
     response_class=Response,
     operation_id="files-content",
     summary="A file's bytes, as an attachment; `If-None-Match` with its ETag gives 304",
-    responses={**responses.DOWNLOAD_RESPONSES, **errors(401, 404, 422)},
+    responses={**responses.DOWNLOAD_RESPONSES, **errors(401, FileNotFound, 422)},
 )
 async def download_file(
     file_id: FileId,
@@ -95,7 +99,7 @@ async def download_file(
     response_class=Response,
     operation_id="files-delete",
     summary="Delete a file; an item showing it as its image is left without one",
-    responses=errors(401, 404, 422),
+    responses=errors(401, FileNotFound, 422),
 )
 async def delete_file(file_id: FileId, user: CurrentUser, files: FileServiceDep) -> Response:
     await files.delete(user, file_id)

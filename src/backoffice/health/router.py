@@ -13,7 +13,7 @@ from backoffice.health.schemas import Health, ServiceInfo
 from backoffice.health.service import Readiness
 from backoffice.metrics import exposition
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["operations"])
 
 SERVICE_INFO = ServiceInfo(
     name="backoffice", version=version("backoffice"), docs="/docs", redoc="/redoc"

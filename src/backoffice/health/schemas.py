@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class Health(BaseModel):
@@ -14,3 +14,11 @@ class ServiceInfo(BaseModel):
     version: str
     docs: str
     redoc: str
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "backoffice", "version": "0.1.0", "docs": "/docs", "redoc": "/redoc"}
+            ]
+        }
+    )

@@ -24,8 +24,8 @@ from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect
 
 from backoffice.db import sessionmaker_of
-from backoffice.errors import ClientDisconnected, error_responses
-from backoffice.idempotency.service import IdempotencyService, StoredResponse
+from backoffice.errors import ClientDisconnected, error_responses, merge_responses
+from backoffice.idempotency.service import IdempotencyService, KeyInUse, StoredResponse
 from backoffice.json_body import BodyRoute
 
 HEADER = "Idempotency-Key"
@@ -88,7 +88,9 @@ class IdempotentRoute(BodyRoute):
         self.idempotent = "POST" in methods and kwargs.get("status_code") in CREATING_STATUSES
         if self.idempotent:
             kwargs["dependencies"] = [*(kwargs.get("dependencies") or []), Depends(idempotency_key)]
-            kwargs["responses"] = {**error_responses(409), **(kwargs.get("responses") or {})}
+            kwargs["responses"] = merge_responses(
+                error_responses(KeyInUse), kwargs.get("responses") or {}
+            )
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Handler:

@@ -11,6 +11,7 @@ from backoffice.idempotency.route import IdempotentRoute
 from backoffice.items.dependencies import ItemId, ItemQueryDep, ItemReadsDep, ItemServiceDep
 from backoffice.items.repository import ItemRow
 from backoffice.items.schemas import ItemCreate, ItemRead, ItemUpdate
+from backoffice.items.service import ItemHasNoImage, ItemNameTaken, ItemNotFound
 from backoffice.pagination import Page
 
 router = APIRouter(prefix="/items", tags=["items"], route_class=IdempotentRoute)
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/items", tags=["items"], route_class=IdempotentRoute)
     response_model=ItemRead,
     operation_id="items-create",
     summary="Add an item to the catalogue; names are unique ignoring case",
-    responses=errors(401, 409, 422),
+    responses=errors(401, ItemNameTaken, 422),
 )
 async def create_item(body: ItemCreate, user: CurrentUser, items: ItemServiceDep) -> ItemRow:
     return await items.create(user, body)
@@ -47,7 +48,7 @@ async def list_items(
     response_model=ItemRead,
     operation_id="items-get",
     summary="One item",
-    responses=errors(401, 404, 422),
+    responses=errors(401, ItemNotFound, 422),
 )
 async def get_item(item_id: ItemId, claims: CallerClaims, items: ItemReadsDep) -> ItemRow:
     return await items.get(claims, item_id)
@@ -58,7 +59,7 @@ async def get_item(item_id: ItemId, claims: CallerClaims, items: ItemReadsDep) -
     response_model=ItemRead,
     operation_id="items-update",
     summary="Change some fields of an item (owner or admin)",
-    responses=errors(401, 404, 409, 422),
+    responses=errors(401, ItemNotFound, ItemNameTaken, 422),
 )
 async def update_item(
     item_id: ItemId, body: ItemUpdate, user: CurrentUser, items: ItemServiceDep
@@ -71,7 +72,7 @@ async def update_item(
     response_model=ItemRead,
     operation_id="items-replace",
     summary="Replace an item; optional fields left out become null (owner or admin)",
-    responses=errors(401, 404, 409, 422),
+    responses=errors(401, ItemNotFound, ItemNameTaken, 422),
 )
 async def replace_item(
     item_id: ItemId, body: ItemCreate, user: CurrentUser, items: ItemServiceDep
@@ -85,7 +86,7 @@ async def replace_item(
     response_class=Response,
     operation_id="items-delete",
     summary="Delete an item (owner or admin); its image file stays",
-    responses=errors(401, 404, 422),
+    responses=errors(401, ItemNotFound, 422),
 )
 async def delete_item(item_id: ItemId, user: CurrentUser, items: ItemServiceDep) -> Response:
     await items.delete(user, item_id)
@@ -97,7 +98,7 @@ async def delete_item(item_id: ItemId, user: CurrentUser, items: ItemServiceDep)
     response_class=Response,
     operation_id="items-image",
     summary="The item's image file, for anyone who may read the item",
-    responses={**downloads.DOWNLOAD_RESPONSES, **errors(401, 404, 422)},
+    responses={**downloads.DOWNLOAD_RESPONSES, **errors(401, ItemNotFound, ItemHasNoImage, 422)},
 )
 async def get_item_image(
     item_id: ItemId,

@@ -13,7 +13,7 @@ missing tax counting as zero. It is computed when the item is read, never stored
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from backoffice.pagination import ListQuery, SortOrder
-from backoffice.schemas import BodyId, PatchModel, ReadModel, RequestModel
+from backoffice.schemas import BodyId, Example, PatchModel, ReadModel, RequestModel
 
 
 def money_string(value: Decimal) -> str:
@@ -89,6 +89,15 @@ class ItemCreate(RequestModel):
     tax: Money | None = None
     image_file_id: FileRef | None = None
 
+    example: ClassVar[Example] = {
+        "name": "Espresso cup",
+        "description": "Porcelain, 90 ml, dishwasher safe",
+        "category": "kitchen",
+        "price": "12.50",
+        "tax": "2.38",
+        "image_file_id": 5,
+    }
+
 
 class ItemUpdate(PatchModel):
     """`PATCH /items/{id}`: only the fields sent change; `name` and `price` cannot be null."""
@@ -102,6 +111,8 @@ class ItemUpdate(PatchModel):
     tax: Money | None = None
     image_file_id: FileRef | None = None
 
+    example: ClassVar[Example] = {"price": "11.90", "tax": "2.26"}
+
 
 class ItemRead(ReadModel):
     id: int
@@ -114,6 +125,20 @@ class ItemRead(ReadModel):
     owner_id: int
     created_at: datetime
     updated_at: datetime
+
+    example: ClassVar[Example] = {
+        "id": 7,
+        "name": "Espresso cup",
+        "description": "Porcelain, 90 ml, dishwasher safe",
+        "category": "kitchen",
+        "price": "12.50",
+        "tax": "2.38",
+        "price_with_tax": "14.88",
+        "image_file_id": 5,
+        "owner_id": 42,
+        "created_at": "2025-03-14T09:26:53Z",
+        "updated_at": "2025-03-15T17:02:11Z",
+    }
 
     @computed_field  # type: ignore[prop-decorator]
     @property

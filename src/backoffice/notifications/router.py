@@ -10,8 +10,10 @@ from backoffice.idempotency.route import IdempotentRoute
 from backoffice.notifications.dependencies import NotificationQueryDep, NotificationServiceDep
 from backoffice.notifications.repository import NotificationRow
 from backoffice.notifications.schemas import NotificationCreate, NotificationRead
+from backoffice.notifications.service import CannotNotifyOthers, NotificationNotFound
 from backoffice.pagination import Page
 from backoffice.schemas import DbId
+from backoffice.users.service import UserNotFound
 
 router = APIRouter(prefix="/notifications", tags=["notifications"], route_class=IdempotentRoute)
 
@@ -39,7 +41,7 @@ async def list_notifications(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="notifications-read",
     summary="Mark one of the caller's notifications read (idempotent)",
-    responses=errors(401, 404, 422),
+    responses=errors(401, NotificationNotFound, 422),
 )
 async def mark_read(
     notification_id: NotificationId, user: CurrentUser, notifications: NotificationServiceDep
@@ -54,7 +56,7 @@ async def mark_read(
     response_model=NotificationRead,
     operation_id="notifications-send",
     summary="Send a message to oneself, or (admin) to any user; delivered after the response",
-    responses=errors(401, 403, 404, 422),
+    responses=errors(401, CannotNotifyOthers, UserNotFound, 422),
 )
 async def send_notification(
     body: NotificationCreate, user: CurrentUser, notifications: NotificationServiceDep

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from backoffice.auth.dependencies import (
+    AdminRequired,
     AdminUser,
     AuthServiceDep,
     CallerClaims,
@@ -12,6 +13,8 @@ from backoffice.auth.dependencies import (
     NoStore,
     forbid_caching,
 )
+from backoffice.auth.service import WrongCurrentPassword
+from backoffice.errors import Throttled
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
 from backoffice.pagination import Page
@@ -19,6 +22,7 @@ from backoffice.schemas import DbId
 from backoffice.users.dependencies import UserQueryDep, UserReadsDep, UserServiceDep
 from backoffice.users.repository import UserRow
 from backoffice.users.schemas import PasswordChange, UserAdminUpdate, UserRead, UserUpdate
+from backoffice.users.service import CannotChangeSelf, EmailTaken, UserNotFound
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=BodyRoute)
 
@@ -43,7 +47,7 @@ async def read_me(claims: CallerClaims, users: UserReadsDep, response: Response)
     operation_id="users-update-me",
     dependencies=[NoStore],
     summary="Change the signed-in user's name or email",
-    responses=errors(401, 409, 422),
+    responses=errors(401, EmailTaken, 422),
 )
 async def update_me(body: UserUpdate, user: CurrentUser, users: UserServiceDep) -> UserRow:
     return await users.update_profile(user.id, body)
@@ -54,10 +58,7 @@ async def update_me(body: UserUpdate, user: CurrentUser, users: UserServiceDep) 
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="users-change-password",
     summary="Change the password; every device is signed out",
-    responses={
-        **errors(401, 422, 429),
-        400: {"description": "`wrong_password`: the current password is incorrect"},
-    },
+    responses=errors(WrongCurrentPassword, 401, 422, Throttled),
 )
 async def change_password(
     body: PasswordChange, user: CurrentUser, auth: AuthServiceDep
@@ -71,7 +72,7 @@ async def change_password(
     response_model=Page[UserRead],
     operation_id="users-list",
     summary="Every user (admin only)",
-    responses=errors(401, 403, 422),
+    responses=errors(401, AdminRequired, 422),
 )
 async def list_users(
     _: AdminUser,
@@ -87,7 +88,7 @@ async def list_users(
     response_model=UserRead,
     operation_id="users-update",
     summary="Activate, deactivate, promote or demote a user (admin only)",
-    responses=errors(401, 403, 404, 409, 422),
+    responses=errors(401, AdminRequired, UserNotFound, CannotChangeSelf, 422),
 )
 async def update_user(
     user_id: UserId,

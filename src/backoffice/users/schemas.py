@@ -1,12 +1,12 @@
 """Request and response models of users and their passwords."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, Field
 
 from backoffice.pagination import ListQuery
-from backoffice.schemas import Email, Flag, ReadModel, RequestModel, SafeStr
+from backoffice.schemas import Email, Example, Flag, ReadModel, RequestModel, SafeStr
 from backoffice.security import MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES
 from backoffice.users.models import Role
 
@@ -45,20 +45,35 @@ class UserCreate(RequestModel):
     password: NewPassword
     full_name: FullName
 
+    example: ClassVar[Example] = {
+        "email": "ada@example.com",
+        "password": "correct-horse-battery-staple",
+        "full_name": "Ada Lovelace",
+    }
+
 
 class UserUpdate(RequestModel):
     full_name: FullName | None = None
     email: Email | None = None
+
+    example: ClassVar[Example] = {"full_name": "Ada King", "email": "ada.king@example.com"}
 
 
 class UserAdminUpdate(RequestModel):
     is_active: Flag | None = None
     role: Role | None = None
 
+    example: ClassVar[Example] = {"is_active": True, "role": "admin"}
+
 
 class PasswordChange(RequestModel):
     current_password: str = Field(max_length=1024)
     new_password: NewPassword
+
+    example: ClassVar[Example] = {
+        "current_password": "correct-horse-battery-staple",
+        "new_password": "analytical-engine-1843",
+    }
 
 
 class UserRead(ReadModel):
@@ -69,6 +84,16 @@ class UserRead(ReadModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+
+    example: ClassVar[Example] = {
+        "id": 42,
+        "email": "ada@example.com",
+        "full_name": "Ada Lovelace",
+        "role": "user",
+        "is_active": True,
+        "created_at": "2025-03-14T09:26:53Z",
+        "updated_at": "2025-03-15T17:02:11Z",
+    }
 
 
 class UserQuery(ListQuery):
