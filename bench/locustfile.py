@@ -15,9 +15,11 @@ Every response is checked: an unexpected status (any 5xx, or a 4xx that the step
 not expect) or a malformed body is a failure. A 429 is what a real phone meets behind a
 busy carrier address, and a 503 with `Retry-After` what it meets in a sign-in storm
 (`busy`: the bcrypt queue is full): like the app, the client waits the `Retry-After` it
-was given (at most `MAX_RETRY_AFTER` seconds) and sends the same request again, up to
-`THROTTLE_RETRIES` times; such an answer is counted in its own column (`throttled`), not
-as a failure, and only the last one, when the retries are spent, fails the request.
+was given (at most `MAX_RETRY_AFTER` seconds, plus up to a second of jitter so that
+phones refused together do not all come back at once) and sends the same request again,
+for up to `THROTTLE_PATIENCE_SECONDS` of waiting in all; such an answer is counted in its
+own column (`throttled`), not as a failure, and only the last one, when the patience is
+spent, fails the request.
 With `LOADTEST_FAILURE_LOG=path`, each failure is also appended to that file as one
 JSON line: the request (method, path, body, headers without the token) and the
 response (status, headers, body), so that a failure can be replayed and looked up in
@@ -53,7 +55,7 @@ FAILURE_LOG = os.environ.get("LOADTEST_FAILURE_LOG")
 STATS_JSON = os.environ.get("LOADTEST_STATS_JSON")
 BCRYPT_ROUTES = {f"{API}/auth/register", f"{API}/auth/login"}
 STEADY = "all but register and login"
-THROTTLE_RETRIES = 10
+THROTTLE_PATIENCE_SECONDS = 120.0
 MAX_RETRY_AFTER = 60.0
 _failure_lock = threading.Lock()
 # 429s that were waited out and retried, by request name (gevent: one thread, no lock).
@@ -215,23 +217,25 @@ class MobileClient(FastHttpUser):
         if auth:
             sent["Authorization"] = f"Bearer {self.access_token}"
         kwargs: dict[str, Any] = {"json": body} if data is None else {"data": data}
-        for attempt in range(THROTTLE_RETRIES + 1):
+        waited = 0.0
+        while True:
             with self.client.request(
                 method, path, name=name, headers=sent, catch_response=True, **kwargs
             ) as resp:
-                wait = self.throttled_wait(resp, expect, attempt)
+                wait = self.throttled_wait(resp, expect, waited)
                 if wait is None:
                     yield from self.check(resp, expect, method, path, body, data, sent)
                     return
                 throttled[name] += 1
                 resp.success()
             gevent.sleep(wait)
+            waited += wait
 
     @staticmethod
-    def throttled_wait(resp: Any, expect: tuple[int, ...], attempt: int) -> float | None:
+    def throttled_wait(resp: Any, expect: tuple[int, ...], waited: float) -> float | None:
         """Seconds to wait before sending a refused request again; None to take the answer."""
         status, retry_after = resp.status_code, resp.headers.get("Retry-After")
-        if status in expect or attempt == THROTTLE_RETRIES:
+        if status in expect or waited >= THROTTLE_PATIENCE_SECONDS:
             return None
         if status != 429 and not (status == 503 and retry_after):
             return None
@@ -239,7 +243,7 @@ class MobileClient(FastHttpUser):
             wait = float(retry_after or "1")
         except ValueError:
             wait = 1.0
-        return min(max(wait, 0.0), MAX_RETRY_AFTER) + rng.uniform(0, 0.5)
+        return min(max(wait, 0.0), MAX_RETRY_AFTER) + rng.uniform(0, 1.0)
 
     @staticmethod
     def check(
