@@ -1,6 +1,7 @@
 """The app factory: lifespan, middleware, routers and error handlers."""
 
 import gc
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -197,40 +198,20 @@ def add_head_routes(app: FastAPI) -> None:
             add_copy(app, route, methods={"HEAD"}, include_in_schema=False)
 
 
+ROUTE_FIELDS = tuple(
+    name
+    for name in inspect.signature(APIRoute.__init__).parameters
+    if name not in {"self", "dependency_overrides_provider"}  # the app's router sets it
+)
+"""Every field `APIRoute` is built from, read off its signature: a field a future FastAPI
+adds is copied too, not silently dropped (and a field the route does not keep under its
+own name fails at start-up, not in production)."""
+
+
 def add_copy(app: FastAPI, route: APIRoute, **changes: Any) -> None:
     """A new `APIRoute` in the app's list, built from `route`'s fields and `changes`."""
-    fields: dict[str, Any] = {
-        "path": route.path,
-        "endpoint": route.endpoint,
-        "response_model": route.response_model,
-        "status_code": route.status_code,
-        "tags": route.tags,
-        "dependencies": route.dependencies,
-        "summary": route.summary,
-        "description": route.description,
-        "response_description": route.response_description,
-        "responses": route.responses,
-        "deprecated": route.deprecated,
-        "methods": route.methods,
-        "operation_id": route.operation_id,
-        "response_model_include": route.response_model_include,
-        "response_model_exclude": route.response_model_exclude,
-        "response_model_by_alias": route.response_model_by_alias,
-        "response_model_exclude_unset": route.response_model_exclude_unset,
-        "response_model_exclude_defaults": route.response_model_exclude_defaults,
-        "response_model_exclude_none": route.response_model_exclude_none,
-        "include_in_schema": route.include_in_schema,
-        "response_class": route.response_class,
-        "name": route.name,
-        "route_class_override": type(route),
-        "callbacks": route.callbacks,
-        "openapi_extra": route.openapi_extra,
-        "generate_unique_id_function": route.generate_unique_id_function,
-        "strict_content_type": route.strict_content_type,
-        "max_body_size": route.max_body_size,
-        "form_limits": route.form_limits,
-    }
-    app.router.add_api_route(**{**fields, **changes})
+    fields = {name: getattr(route, name) for name in ROUTE_FIELDS}
+    app.router.add_api_route(**{**fields, "route_class_override": type(route), **changes})
 
 
 def freeze_startup_objects() -> None:

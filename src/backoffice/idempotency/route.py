@@ -82,12 +82,18 @@ async def request_digest(request: Request) -> str:
     return await anyio.to_thread.run_sync(digest_of, head, content_type, body)
 
 
+IDEMPOTENCY_KEY = Depends(idempotency_key)
+
+
 class IdempotentRoute(BodyRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {method.upper() for method in kwargs.get("methods") or ()}
         self.idempotent = "POST" in methods and kwargs.get("status_code") in CREATING_STATUSES
         if self.idempotent:
-            kwargs["dependencies"] = [*(kwargs.get("dependencies") or []), Depends(idempotency_key)]
+            dependencies = list(kwargs.get("dependencies") or [])
+            if IDEMPOTENCY_KEY not in dependencies:  # a copy of the route has it already
+                dependencies.append(IDEMPOTENCY_KEY)
+            kwargs["dependencies"] = dependencies
             kwargs["responses"] = merge_responses(
                 error_responses(KeyInUse), kwargs.get("responses") or {}
             )
