@@ -20,7 +20,7 @@ hypothesis runs in a worker thread, and Schemathesis' own `requests` transport (
 the checks that send requests of their own) reaches the app through `AppBridge`.
 
 `FUZZ_EXAMPLES=100 uv run pytest tests/core/test_schemathesis.py -p no:randomly --hypothesis-seed=7`
-digs deeper than the default (README, security section, has that run's counts).
+digs deeper than the default (docs/security.md has that run's counts).
 """
 
 import copy
