@@ -7,7 +7,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import httpx
 import pytest
@@ -38,6 +39,38 @@ def wait_until_live(base_url: str, process: subprocess.Popen[str], timeout: floa
     raise TimeoutError("server did not start")
 
 
+def serve(
+    settings: Settings, port: int, env: Mapping[str, str], **popen: Any
+) -> subprocess.Popen[str]:
+    """`python -m backoffice serve` on `port`, against the suite's database, with `env` added."""
+    environment = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "JWT_SECRET": settings.jwt_secret,
+        "BCRYPT_ROUNDS": "4",
+        "PORT": str(port),
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "backoffice", "serve"], env=environment, text=True, **popen
+    )
+
+
+@contextlib.contextmanager
+def served(settings: Settings, **env: str) -> Iterator[str]:
+    """One quiet server for a whole module (a start costs seconds on a loaded machine)."""
+    port = free_port()
+    process = serve(settings, port, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_live(base_url, process, timeout=120)
+        yield base_url
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
 @pytest.fixture
 def start_server(settings: Settings) -> Iterator[Callable[..., Server]]:
     """Start `python -m backoffice serve` with extra environment; stopped after the test."""
@@ -45,22 +78,12 @@ def start_server(settings: Settings) -> Iterator[Callable[..., Server]]:
 
     def start(**env: str) -> Server:
         port = free_port()
-        environment = {
-            **os.environ,
-            "APP_ENV": "test",
-            "DATABASE_URL": settings.database_url,
-            "JWT_SECRET": settings.jwt_secret,
-            "BCRYPT_ROUNDS": "4",
-            "PORT": str(port),
-            "LOG_JSON": "true",
-            **env,
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "backoffice", "serve"],
-            env=environment,
+        process = serve(
+            settings,
+            port,
+            {"LOG_JSON": "true", **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            text=True,
             start_new_session=True,
         )
         started.append(process)

@@ -1,9 +1,6 @@
 """`backoffice serve` itself bounds request heads and idle bodies, without nginx in front."""
 
-import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -11,37 +8,15 @@ import httpx
 import pytest
 
 from backoffice.settings import Settings
-from tests.e2e.conftest import free_port, wait_until_live
+from tests.e2e.conftest import served
 
 LIMITS = {"MAX_HEADER_BYTES": "16384", "MAX_HEADER_COUNT": "50", "BODY_READ_TIMEOUT_SECONDS": "1"}
 
 
 @pytest.fixture(scope="module")
 def server(settings: Settings) -> Iterator[str]:
-    """One server for the module: a start costs seconds on a loaded machine."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "APP_ENV": "test",
-        "DATABASE_URL": settings.database_url,
-        "JWT_SECRET": settings.jwt_secret,
-        "BCRYPT_ROUNDS": "4",
-        "PORT": str(port),
-        **LIMITS,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backoffice", "serve"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until_live(base_url, process, timeout=120)  # type: ignore[arg-type]
+    with served(settings, **LIMITS) as base_url:
         yield base_url
-    finally:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def exchange(base_url: str, *chunks: bytes) -> bytes:

@@ -87,12 +87,7 @@ class EmployeeRead(ReadModel):
     example: ClassVar[Example] = {
         "id": 12,
         "account_id": 3,
-        "full_name": "Grace Hopper",
-        "email": "grace@example.com",
-        "title": "Rear admiral",
-        "department": "Engineering",
-        "hired_on": "2024-09-02",
-        "is_active": True,
+        **EmployeeCreate.example,
         "created_at": "2025-03-14T09:26:53Z",
         "updated_at": "2025-03-15T17:02:11Z",
     }
