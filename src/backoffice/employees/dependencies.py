@@ -6,7 +6,7 @@ from fastapi import Depends, Query
 
 from backoffice.db import SessionDep
 from backoffice.employees.schemas import EmployeeQuery
-from backoffice.employees.service import EmployeeService
+from backoffice.employees.service import EmployeeReads, EmployeeService
 from backoffice.notifications.dependencies import OutboxDep
 
 
@@ -15,4 +15,12 @@ async def get_employee_service(session: SessionDep, outbox: OutboxDep) -> Employ
 
 
 EmployeeServiceDep = Annotated[EmployeeService, Depends(get_employee_service)]
+
+
+async def get_employee_reads(session: SessionDep) -> EmployeeReads:
+    """For GETs: no outbox, no delivery."""
+    return EmployeeReads(session)
+
+
+EmployeeReadsDep = Annotated[EmployeeReads, Depends(get_employee_reads)]
 EmployeeQueryDep = Annotated[EmployeeQuery, Query()]
