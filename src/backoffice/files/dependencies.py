@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from backoffice.auth.dependencies import CurrentUser
 from backoffice.db import SessionDep
-from backoffice.files.service import FileService
+from backoffice.files.service import FileReads, FileService
 from backoffice.files.upload import Upload, read_upload
 from backoffice.notifications.dependencies import OutboxDep
 from backoffice.settings import SettingsDep
@@ -19,6 +19,14 @@ async def get_file_service(
 
 
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]
+
+
+async def get_file_reads(session: SessionDep) -> FileReads:
+    """For GETs: no settings, outbox or delivery."""
+    return FileReads(session)
+
+
+FileReadsDep = Annotated[FileReads, Depends(get_file_reads)]
 
 
 async def streamed_upload(
