@@ -7,7 +7,7 @@ from fastapi import Depends, Query, Request
 from backoffice.db import SessionDep, read_sessions_of
 from backoffice.settings import SettingsDep
 from backoffice.users.schemas import UserQuery
-from backoffice.users.service import UserReads, UserService
+from backoffice.users.service import UserLookup, UserReads, UserService
 
 
 async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
@@ -15,6 +15,14 @@ async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserSe
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+
+
+async def get_user_lookup(session: SessionDep) -> UserLookup:
+    """For the admin's list: no settings, in the session the caller was checked in."""
+    return UserLookup(session)
+
+
+UserLookupDep = Annotated[UserLookup, Depends(get_user_lookup)]
 
 
 async def get_user_reads(request: Request) -> UserReads:
