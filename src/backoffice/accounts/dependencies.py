@@ -8,7 +8,7 @@ from backoffice.accounts.repository import AccountRow
 from backoffice.accounts.schemas import AccountQuery
 from backoffice.accounts.service import AccountReads, AccountService
 from backoffice.auth.dependencies import CurrentUser
-from backoffice.db import SessionDep
+from backoffice.db import SessionDep, on_request_session
 from backoffice.notifications.dependencies import OutboxDep
 from backoffice.schemas import DbId
 
@@ -22,12 +22,8 @@ async def get_account_service(session: SessionDep, outbox: OutboxDep) -> Account
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 
 
-async def get_account_reads(session: SessionDep) -> AccountReads:
-    """For GETs, and for the account a write is about: no outbox, no delivery."""
-    return AccountReads(session)
-
-
-AccountReadsDep = Annotated[AccountReads, Depends(get_account_reads)]
+AccountReadsDep = Annotated[AccountReads, on_request_session(AccountReads)]
+"""For GETs, and for the account a write is about: no outbox, no delivery."""
 
 
 async def valid_account_id(

@@ -10,9 +10,11 @@ from typing import Annotated
 from fastapi import Depends
 
 from backoffice.auth.service import AuthService, SessionReads
-from backoffice.db import SessionDep
+from backoffice.db import SessionDep, on_request_session
 from backoffice.notifications.dependencies import OutboxDep
 from backoffice.settings import SettingsDep
+
+SessionReadsDep = Annotated[SessionReads, on_request_session(SessionReads)]
 
 
 async def get_auth_service(
@@ -22,11 +24,3 @@ async def get_auth_service(
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
-
-
-async def get_session_reads(session: SessionDep) -> SessionReads:
-    """For `GET /auth/sessions`: no outbox, no delivery, no users service."""
-    return SessionReads(session)
-
-
-SessionReadsDep = Annotated[SessionReads, Depends(get_session_reads)]

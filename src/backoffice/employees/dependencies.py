@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from backoffice.db import SessionDep
+from backoffice.db import SessionDep, on_request_session
 from backoffice.employees.schemas import EmployeeQuery
 from backoffice.employees.service import EmployeeReads, EmployeeService
 from backoffice.notifications.dependencies import OutboxDep
@@ -17,10 +17,5 @@ async def get_employee_service(session: SessionDep, outbox: OutboxDep) -> Employ
 EmployeeServiceDep = Annotated[EmployeeService, Depends(get_employee_service)]
 
 
-async def get_employee_reads(session: SessionDep) -> EmployeeReads:
-    """For GETs: no outbox, no delivery."""
-    return EmployeeReads(session)
-
-
-EmployeeReadsDep = Annotated[EmployeeReads, Depends(get_employee_reads)]
+EmployeeReadsDep = Annotated[EmployeeReads, on_request_session(EmployeeReads)]
 EmployeeQueryDep = Annotated[EmployeeQuery, Query()]

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from backoffice.auth.dependencies import CurrentUser
-from backoffice.db import SessionDep
+from backoffice.db import SessionDep, on_request_session
 from backoffice.files.service import FileReads, FileService
 from backoffice.files.upload import Upload, read_upload
 from backoffice.notifications.dependencies import OutboxDep
@@ -21,12 +21,7 @@ async def get_file_service(
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]
 
 
-async def get_file_reads(session: SessionDep) -> FileReads:
-    """For GETs: no settings, outbox or delivery."""
-    return FileReads(session)
-
-
-FileReadsDep = Annotated[FileReads, Depends(get_file_reads)]
+FileReadsDep = Annotated[FileReads, on_request_session(FileReads)]
 
 
 async def streamed_upload(

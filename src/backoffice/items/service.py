@@ -102,7 +102,6 @@ class ItemService:
         self.session = session
         self.outbox = outbox
         self.repo = ItemRepository(session)
-        self.files = FileReads(session)
 
     async def create(self, owner: Principal, data: ItemCreate) -> ItemRow:
         await self._check_image(data.image_file_id, owner.id)
@@ -145,5 +144,5 @@ class ItemService:
         return item
 
     async def _check_image(self, file_id: int | None, owner_id: int) -> None:
-        if file_id is not None and not await self.files.is_owned_by(file_id, owner_id):
+        if file_id is not None and not await FileReads(self.session).is_owned_by(file_id, owner_id):
             raise ImageNotOwned()

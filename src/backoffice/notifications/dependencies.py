@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Query, Request
 
-from backoffice.db import SessionDep, sessionmaker_of
+from backoffice.db import SessionDep, on_request_session, sessionmaker_of
 from backoffice.errors import keep_background_on_error
 from backoffice.notifications.delivery import NotificationDelivery
 from backoffice.notifications.outbox import Outbox
@@ -38,10 +38,5 @@ async def get_notification_service(session: SessionDep, outbox: OutboxDep) -> No
 NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]
 
 
-async def get_notification_reads(session: SessionDep) -> NotificationReads:
-    """For `GET /notifications`: no outbox, no delivery."""
-    return NotificationReads(session)
-
-
-NotificationReadsDep = Annotated[NotificationReads, Depends(get_notification_reads)]
+NotificationReadsDep = Annotated[NotificationReads, on_request_session(NotificationReads)]
 NotificationQueryDep = Annotated[NotificationQuery, Query()]

@@ -39,7 +39,6 @@ class NotificationService:
     def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
         self.session = session
         self.outbox = outbox
-        self.users = UserLookup(session)
         self.repo = NotificationRepository(session)
 
     async def mark_read(self, user: Principal, notification_id: int) -> None:
@@ -61,7 +60,7 @@ class NotificationService:
         if recipient != sender.id:
             if not sender.is_admin:
                 raise CannotNotifyOthers()
-            await self.users.read(recipient)
+            await UserLookup(self.session).read(recipient)
         notification_id = await self.outbox.notify(
             recipient, MESSAGE_KIND, data.message, data={"from_user_id": sender.id}
         )

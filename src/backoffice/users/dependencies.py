@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from backoffice.db import SessionDep, read_sessions_of
+from backoffice.db import SessionDep, on_request_session, read_sessions_of
 from backoffice.settings import SettingsDep
 from backoffice.users.schemas import UserQuery
 from backoffice.users.service import UserLookup, UserReads, UserService
@@ -17,12 +17,7 @@ async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserSe
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
-async def get_user_lookup(session: SessionDep) -> UserLookup:
-    """For the admin's list: no settings, in the session the caller was checked in."""
-    return UserLookup(session)
-
-
-UserLookupDep = Annotated[UserLookup, Depends(get_user_lookup)]
+UserLookupDep = Annotated[UserLookup, on_request_session(UserLookup)]
 
 
 async def get_user_reads(request: Request) -> UserReads:
