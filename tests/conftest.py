@@ -5,6 +5,7 @@ any order and twice in a row. (A rolled-back outer transaction would not do here
 the concurrency tests need real, separately committed transactions.)
 """
 
+import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from backoffice import embedded_db, security
 from backoffice.cli import alembic_config
+from backoffice.db import apply_statement_timeout
 from backoffice.main import create_app
 from backoffice.settings import Settings
 
@@ -50,7 +52,10 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def migrated_url(database_url: str) -> str:
+    """The database as `backoffice migrate` leaves it: the schema, and the role's default
+    statement timeout (the suite's `Settings` keep the default `DB_STATEMENT_TIMEOUT_MS`)."""
     command.upgrade(alembic_config(database_url), "head")
+    asyncio.run(apply_statement_timeout(Settings(database_url=database_url)))
     return database_url
 
 

@@ -1,6 +1,7 @@
 """The async engine and sessionmaker, and the one-session-per-request dependency."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
@@ -8,7 +9,7 @@ import anyio
 from fastapi import Depends, Request
 from sqlalchemy import Executable, Result, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from backoffice.settings import Settings
+
+logger = logging.getLogger("backoffice.db")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -103,6 +106,46 @@ async def apply_statement_timeout(settings: Settings) -> None:
             await conn.execute(text(ROLE_DEFAULT_STATEMENT_TIMEOUT.format(ms=ms)))
     finally:
         await engine.dispose()
+
+
+SESSION_STATEMENT_TIMEOUT = text(
+    "SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'"
+)
+"""`SHOW statement_timeout` in milliseconds (`SHOW` answers `15s`, `0`, `300ms`)."""
+
+
+async def warn_on_statement_timeout(engine: AsyncEngine, settings: Settings) -> None:
+    """Log one warning when the database's statement timeout for the service's sessions
+    is not `DB_STATEMENT_TIMEOUT_MS`.
+
+    The setting takes effect only through `backoffice migrate`, as the role's default
+    (`apply_statement_timeout`): a replica started with another value would believe a
+    timeout the database does not apply. Asked once, at start-up, on one new session
+    (which then stays pooled for the first request). With the database unreachable, start-up
+    goes on (requests answer 503 until it is back) and the check is skipped with a debug line.
+    """
+    try:
+        async with engine.connect() as conn:
+            actual = await conn.scalar(SESSION_STATEMENT_TIMEOUT)
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        logger.debug("statement timeout not checked: database unreachable (%s)", exc)
+        return
+    wanted = settings.db_statement_timeout_ms
+    if actual != wanted:
+        logger.warning(
+            "The database's statement_timeout for this service's sessions is %s ms, but "
+            "DB_STATEMENT_TIMEOUT_MS is %s: the setting applies only once `backoffice "
+            "migrate` has run with it; run `backoffice migrate` with "
+            "DB_STATEMENT_TIMEOUT_MS=%s to make it the database's",
+            actual,
+            wanted,
+            wanted,
+            extra={
+                "event": "statement_timeout_mismatch",
+                "database_statement_timeout_ms": actual,
+                "db_statement_timeout_ms": wanted,
+            },
+        )
 
 
 class CoreSession(AsyncSession):

@@ -22,6 +22,7 @@ from backoffice.db import (
     create_probe_engine,
     create_read_sessionmaker,
     create_sessionmaker,
+    warn_on_statement_timeout,
 )
 from backoffice.employees.router import router as employees_router
 from backoffice.errors import install_error_handlers, merge_responses
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         app.state.engine = engine
+        await warn_on_statement_timeout(engine, settings)
         gate = create_gate(settings)
         app.state.db_gate = gate
         app.state.sessionmaker = create_sessionmaker(engine, gate)

@@ -16,6 +16,9 @@ fails the same way.
   trade-off: a write that changes nothing still runs its UPDATE (and stamps
   `updated_at`), where the ORM would have skipped it.
 - Sorting: `ordered`, a key and a unique tiebreak in one direction.
+- Caller checks: a read that folds the caller check into its own statement (one round
+  trip, not two) runs it through `fetch_checked`, `fetch_checked_page` or
+  `fetch_caller`, which raise the 401 themselves and hand back only checked rows.
 - Integrity errors: `integrity_errors`, a constraint name to domain error mapping that
   each service declares for the constraints a client can break.
 """
@@ -51,7 +54,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import Subquery
 
 from backoffice.db import execute_first
-from backoffice.errors import DomainError
+from backoffice.errors import DomainError, Unauthorized
 from backoffice.models import Base
 from backoffice.pagination import PageParams, SortOrder
 from backoffice.schemas import PatchModel
@@ -229,12 +232,21 @@ async def fetch_page(
 
 
 class CallerCheck(NamedTuple):
-    """The caller check as a one-row subquery (a row only when the caller passes) and its
-    bind values: the users module owns it, and a read of another module carries it
-    (`fetch_checked`)."""
+    """A bearer token's caller, not checked yet: the check as a one-row subquery (a row
+    only when the caller passes) and its bind values, for a read to carry.
+
+    What a route that folds the check into its own statement gets instead of the caller
+    (`auth.dependencies.CallerCheckDep`). It holds no principal, and the helpers that
+    run it (`fetch_checked`, `fetch_checked_page`, `fetch_caller`) raise `Unauthorized`
+    themselves when the check fails: no service ever sees an unchecked result, or a flag
+    it could forget to look at.
+    """
 
     subquery: Subquery
     params: Mapping[str, Any]
+    user_id: int
+    """The id the token names: only for a value of the statement that carries this
+    check (`owner=me`), whose failing check refuses the whole request."""
 
 
 @cache
@@ -250,8 +262,9 @@ async def fetch_checked(
     statement: Select[*tuple[Any, ...]],
     params: Mapping[str, Any],
     row_type: type[R],
-) -> tuple[bool, R | None]:
-    """Whether the caller passes its check, and `statement`'s row, in one round trip.
+) -> R | None:
+    """`statement`'s row (None: it found nothing) once the caller passes its check, in one
+    round trip; `Unauthorized` when the caller fails it.
 
     `statement` returns one row at most, and its first column is never NULL (a primary
     key). No row at all: the caller failed the check; a row of NULLs after the check's
@@ -263,9 +276,23 @@ async def fetch_checked(
     joined = checked_statement(statement, check.subquery)
     row = (await execute_first(session, joined, values)).one_or_none()
     if row is None:
-        return False, None
+        raise Unauthorized()
     width = len(check.subquery.c)
-    return True, None if row[width] is None else row_type._make(row[width:])
+    return None if row[width] is None else row_type._make(row[width:])
+
+
+async def fetch_caller(
+    session: AsyncSession,
+    check: CallerCheck,
+    statement: Select[*tuple[Any, ...]],
+    row_type: type[R],
+) -> R:
+    """The caller's own row, selected by a `statement` whose WHERE is the check itself
+    (bound by `check.params`): one statement, and `Unauthorized` when it finds no row."""
+    row = (await execute_first(session, statement, check.params)).one_or_none()
+    if row is None:
+        raise Unauthorized()
+    return row_type._make(row)
 
 
 @cache
@@ -291,9 +318,10 @@ async def fetch_checked_page(
     page: PageParams,
     row_type: type[R],
     params: Mapping[str, Any] | None = None,
-) -> tuple[bool, list[R], int]:
-    """Whether the caller passes its check, one page of `query` and its total: one
-    statement (`checked_page_statement`) instead of the check and then the page.
+) -> tuple[list[R], int]:
+    """One page of `query` and its total once the caller passes its check, `Unauthorized`
+    when it fails: one statement (`checked_page_statement`) instead of the check and then
+    the page.
 
     An empty page has no row to carry the check: then one more statement asks it, with
     the total past the first page, as `fetch_page` counts it.
@@ -304,13 +332,15 @@ async def fetch_checked_page(
     if rows:
         *_, total, passed = rows[0]
         if not passed:
-            return False, [], 0
-        return True, [row_type._make(row[:-2]) for row in rows], total
+            raise Unauthorized()
+        return [row_type._make(row[:-2]) for row in rows], total
     total = total_of(query) if page.skip else literal(0)
     passed, counted = (
         await session.execute(select(passed_check(check.subquery), total), values)
     ).one()
-    return passed, [], counted
+    if not passed:
+        raise Unauthorized()
+    return [], counted
 
 
 ConstraintErrors = Mapping[str, Callable[[], DomainError]]

@@ -148,7 +148,7 @@ async def test_garbage_token_is_401(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        "/users/me",  # its read is the caller check (`CallerClaims`)
+        "/users/me",  # its read is the caller check (`CallerCheckDep`)
         "/items/2147483647",  # its read carries the check: 401 before any 404
         "/items",  # an empty page: the check is asked on its own
         "/users",  # the caller check, then the route's own statements (`CurrentUser`)

@@ -11,9 +11,9 @@ from backoffice.auth.service import authenticate, bearer_claims
 from backoffice.db import SessionDep
 from backoffice.errors import Forbidden, Unauthorized
 from backoffice.principal import Principal
-from backoffice.security import AccessClaims
 from backoffice.settings import Settings
-from backoffice.users.service import UserLookup
+from backoffice.sql import CallerCheck
+from backoffice.users.service import UserLookup, caller_check
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,28 +76,31 @@ class BearerCaller(BearerScheme):
         return principal
 
 
-class BearerClaims(BearerScheme):
-    """The token's verified claims only, for a route whose own statement is the caller check.
+class BearerCheck(BearerScheme):
+    """The token's caller check, not run yet, for a read that folds it into its own
+    statement (one round trip instead of two).
 
-    Such a route must refuse the request when that statement finds no active user of
-    the token's version (`UserReads.read_caller`), exactly as `CurrentUser` would.
-    The access log's user is the one the signed token names; a refusal shows as its 401.
+    The route gets a `CallerCheck`, not a caller: nothing in it says who may do what
+    until an `sql` helper runs it, and that helper raises the 401 itself when the token's
+    user is gone, deactivated or at another token version, exactly as `CurrentUser`
+    would. The access log's user is the one the signed token names; a refusal shows as
+    its 401.
     """
 
-    async def __call__(self, request: Request) -> AccessClaims:  # type: ignore[override]
+    async def __call__(self, request: Request) -> CallerCheck:  # type: ignore[override]
         settings: Settings = request.app.state.settings
         state = request.scope.setdefault("state", {})
         claims = bearer_claims(settings, self.token(request), state)
         state["user_id"] = claims.user_id
-        return claims
+        return caller_check(claims)
 
 
 current_user = BearerCaller()
-"""Every protected route runs this, or `caller_claims` with its own check."""
-caller_claims = BearerClaims()
+"""Every protected route runs this, or `bearer_check` for a read that carries the check."""
+bearer_check = BearerCheck()
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
-CallerClaims = Annotated[AccessClaims, Depends(caller_claims)]
+CallerCheckDep = Annotated[CallerCheck, Depends(bearer_check)]
 
 
 class AdminRequired(Forbidden):

@@ -68,15 +68,15 @@ class ItemRepository:
         """PATCH sends an `ItemUpdate` (the fields given), PUT an `ItemCreate` (all)."""
         return await update_row(self.session, Item, ItemRow, Item.id == item_id, changes_of(data))
 
-    async def read(self, check: CallerCheck, item_id: int) -> tuple[bool, ItemRow | None]:
-        """Whether the caller passes, and the row `ItemRead` is built from: one statement."""
+    async def read(self, check: CallerCheck, item_id: int) -> ItemRow | None:
+        """The row `ItemRead` is built from, and the caller check, in one statement."""
         return await fetch_checked(self.session, check, READ_ONE, {"id": item_id}, ItemRow)
 
     async def search(
         self, check: CallerCheck, query: ItemQuery, owner_id: int | None
-    ) -> tuple[bool, list[ItemRow], int]:
-        """Whether the caller passes, and one page of the catalogue, ordered by `sort` then
-        id (a stable order), with its total."""
+    ) -> tuple[list[ItemRow], int]:
+        """One page of the catalogue, ordered by `sort` then id (a stable order), with its
+        total, and the caller check, in one statement."""
         statement, values = search_query(query, owner_id)
         return await fetch_checked_page(self.session, check, statement, query.page, ItemRow, values)
 

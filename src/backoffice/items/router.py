@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from backoffice.auth.dependencies import CallerClaims, CurrentUser
+from backoffice.auth.dependencies import CallerCheckDep, CurrentUser
 from backoffice.errors import error_responses as errors
 from backoffice.files import responses as downloads
 from backoffice.idempotency.route import IdempotentRoute
@@ -37,9 +37,9 @@ async def create_item(body: ItemCreate, user: CurrentUser, items: ItemServiceDep
     responses=errors(401, 422),
 )
 async def list_items(
-    query: ItemQueryDep, claims: CallerClaims, items: ItemReadsDep
+    query: ItemQueryDep, caller: CallerCheckDep, items: ItemReadsDep
 ) -> Page[ItemRead]:
-    rows, total = await items.list(claims, query)
+    rows, total = await items.list(caller, query)
     return Page[ItemRead].of(rows, total, query.page)
 
 
@@ -50,8 +50,8 @@ async def list_items(
     summary="One item",
     responses=errors(401, ItemNotFound, 422),
 )
-async def get_item(item_id: ItemId, claims: CallerClaims, items: ItemReadsDep) -> ItemRow:
-    return await items.get(claims, item_id)
+async def get_item(item_id: ItemId, caller: CallerCheckDep, items: ItemReadsDep) -> ItemRow:
+    return await items.get(caller, item_id)
 
 
 @router.patch(
@@ -102,9 +102,9 @@ async def delete_item(item_id: ItemId, user: CurrentUser, items: ItemServiceDep)
 )
 async def get_item_image(
     item_id: ItemId,
-    claims: CallerClaims,
+    caller: CallerCheckDep,
     items: ItemReadsDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    meta = await items.image(claims, item_id)
+    meta = await items.image(caller, item_id)
     return await downloads.conditional_download(meta, if_none_match, lambda: items.image_data(meta))

@@ -15,16 +15,14 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.db import ReadSessions
-from backoffice.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.files.repository import FileRow
 from backoffice.files.service import FileReads
 from backoffice.items.repository import ItemRepository, ItemRow
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemUpdate
 from backoffice.notifications.outbox import Outbox
 from backoffice.principal import Principal
-from backoffice.security import AccessClaims
-from backoffice.sql import ConstraintErrors, changes_of, integrity_errors
-from backoffice.users.service import caller_check
+from backoffice.sql import CallerCheck, ConstraintErrors, changes_of, integrity_errors
 
 
 class ItemNotFound(NotFound):
@@ -63,30 +61,23 @@ class ItemReads:
     def __init__(self, sessions: ReadSessions) -> None:
         self.sessions = sessions
 
-    async def list(self, claims: AccessClaims, query: ItemQuery) -> tuple[list[ItemRow], int]:
+    async def list(self, check: CallerCheck, query: ItemQuery) -> tuple[list[ItemRow], int]:
         """The caller check and the page in one statement, as `get` below."""
-        owner_id = claims.user_id if query.owner == "me" else None
+        owner_id = check.user_id if query.owner == "me" else None
         async with self.sessions() as session:
-            passed, rows, total = await ItemRepository(session).search(
-                caller_check(claims), query, owner_id
-            )
-        if not passed:
-            raise Unauthorized()
-        return rows, total
+            return await ItemRepository(session).search(check, query, owner_id)
 
-    async def get(self, claims: AccessClaims, item_id: int) -> ItemRow:
-        """The caller check and the item in one statement (`users.service.caller_check`)."""
+    async def get(self, check: CallerCheck, item_id: int) -> ItemRow:
+        """The caller check and the item in one statement (`sql.fetch_checked`)."""
         async with self.sessions() as session:
-            passed, row = await ItemRepository(session).read(caller_check(claims), item_id)
-        if not passed:
-            raise Unauthorized()
+            row = await ItemRepository(session).read(check, item_id)
         if row is None:
             raise ItemNotFound()
         return row
 
-    async def image(self, claims: AccessClaims, item_id: int) -> FileRow:
+    async def image(self, check: CallerCheck, item_id: int) -> FileRow:
         """The metadata of an item's image: whoever may read the item may read it."""
-        item = await self.get(claims, item_id)
+        item = await self.get(check, item_id)
         if item.image_file_id is None:
             raise ItemHasNoImage()
         async with self.sessions() as session:

@@ -12,8 +12,10 @@ from backoffice.pagination import SortOrder
 from backoffice.principal import Identity, Principal
 from backoffice.security import AccessClaims
 from backoffice.sql import (
+    CallerCheck,
     columns_of,
     contains,
+    fetch_caller,
     fetch_page,
     insert_row,
     ordered,
@@ -104,10 +106,9 @@ class UserRepository:
         values = data.model_dump(exclude_none=True)
         return await update_row(self.session, User, UserRow, User.id == user_id, values)
 
-    async def read_caller(self, claims: AccessClaims) -> UserRow | None:
-        """The caller's profile, if the caller check passes: both in one statement."""
-        row = (await execute_first(self.session, READ_CALLER, caller_params(claims))).one_or_none()
-        return typed(UserRow, row)
+    async def read_caller(self, check: CallerCheck) -> UserRow:
+        """The caller's profile and its check in one statement; `Unauthorized` if it fails."""
+        return await fetch_caller(self.session, check, READ_CALLER, UserRow)
 
     async def active_principal(self, claims: AccessClaims) -> Principal | None:
         """The per-request caller check, one primary-key lookup of two columns.

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Response, status
 from backoffice.auth.dependencies import (
     AdminRequired,
     AdminUser,
-    CallerClaims,
+    CallerCheckDep,
     CurrentUser,
     NoStore,
     forbid_caching,
@@ -41,9 +41,9 @@ UserId = Annotated[DbId, Path(description="User id")]
     summary="The signed-in user",
     responses=errors(401),
 )
-async def read_me(claims: CallerClaims, users: UserReadsDep, response: Response) -> UserRow:
+async def read_me(caller: CallerCheckDep, users: UserReadsDep, response: Response) -> UserRow:
     forbid_caching(response)  # here, not by the `NoStore` dependency: one solve less
-    return await users.read_caller(claims)
+    return await users.read_caller(caller)
 
 
 @router.patch(

@@ -47,13 +47,13 @@ CONSTRAINT_ERRORS: ConstraintErrors = {"uq_users_email": EmailTaken}
 
 
 def caller_check(claims: AccessClaims) -> CallerCheck:
-    """The caller check for another module's read to carry, so that a GET is one statement.
+    """The caller check of a token, for a read to carry, so that a GET is one statement.
 
     The users module owns the rule (the token's user, active, at the token's version);
-    a module that joins it refuses the request with 401 when it fails, exactly as
+    the `sql` helper that runs the read raises the 401 when it fails, exactly as
     `CurrentUser` would.
     """
-    return CallerCheck(CALLER_ROW, caller_params(claims))
+    return CallerCheck(CALLER_ROW, caller_params(claims), claims.user_id)
 
 
 class UserReads:
@@ -63,17 +63,14 @@ class UserReads:
     def __init__(self, sessions: ReadSessions) -> None:
         self.sessions = sessions
 
-    async def read_caller(self, claims: AccessClaims) -> UserRow:
+    async def read_caller(self, check: CallerCheck) -> UserRow:
         """The caller's own profile, and its caller check in the same statement.
 
         `GET /users/me` sends this one statement instead of the check and then the read:
         401 when the token's user is gone, deactivated or at another token version.
         """
         async with self.sessions() as session:
-            row = await UserRepository(session).read_caller(claims)
-        if row is None:
-            raise Unauthorized()
-        return row
+            return await UserRepository(session).read_caller(check)
 
 
 class UserLookup:
