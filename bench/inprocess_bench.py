@@ -151,6 +151,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
         item = {"name": f"Bench {n}", "category": "bench", "price": f"{n + 1}.00"}
         status, body = await call("POST", "/api/v1/items", token, item)
         item_ids.append(json.loads(body)["id"])
+    for n in range(5):
+        await call("POST", "/api/v1/accounts", token, {"name": f"Bench {n}"})
     counter = iter(range(10**9))
 
     async def post_item() -> int:
@@ -164,6 +166,9 @@ async def run(args: argparse.Namespace, url: str) -> None:
             call("GET", "/api/v1/items?category=bench&min_price=10&limit=20&sort=price", token)
         ),
         "create": post_item,
+        "accounts": lambda: first(call("GET", "/api/v1/accounts", token)),
+        "files": lambda: first(call("GET", "/api/v1/files", token)),
+        "notifications": lambda: first(call("GET", "/api/v1/notifications", token)),
         "live": lambda: first(call("GET", "/health/live")),
     }
     chosen = args.only or list(routes)
@@ -175,7 +180,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
             figure = await cpu_per_request(routes[name], args.requests)
             best[name] = min(best.get(name, figure), figure)
     for name in chosen:
-        print(f"{name:8} {best[name]:8.0f} µs/request")
+        print(f"{name:13} {best[name]:8.0f} µs/request")
     await queue.put({"type": "lifespan.shutdown"})
     await task
 
@@ -188,7 +193,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="per round and route")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", nargs="+", metavar="ROUTE", help="item me list create live")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="ROUTE",
+        help="item me list create accounts files notifications live",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="inprocess-bench-") as tmp:
         url, server = embedded_db.start(Path(tmp) / "pgdata", throwaway=True)

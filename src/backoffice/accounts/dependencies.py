@@ -6,9 +6,9 @@ from fastapi import Depends, Path, Query
 
 from backoffice.accounts.repository import AccountRow
 from backoffice.accounts.schemas import AccountQuery
-from backoffice.accounts.service import AccountService
+from backoffice.accounts.service import AccountReads, AccountService
 from backoffice.auth.dependencies import CurrentUser
-from backoffice.db import SessionDep
+from backoffice.db import SessionDep, on_request_session
 from backoffice.notifications.dependencies import OutboxDep
 from backoffice.schemas import DbId
 
@@ -22,8 +22,12 @@ async def get_account_service(session: SessionDep, outbox: OutboxDep) -> Account
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 
 
+AccountReadsDep = Annotated[AccountReads, on_request_session(AccountReads)]
+"""For GETs, and for the account a write is about: no outbox, no delivery."""
+
+
 async def valid_account_id(
-    account_id: AccountId, user: CurrentUser, accounts: AccountServiceDep
+    account_id: AccountId, user: CurrentUser, accounts: AccountReadsDep
 ) -> AccountRow:
     """The account in the path, loaded once per request: 404 unless the caller owns it
     or is an admin. Every route under `/accounts/{account_id}` depends on this."""

@@ -2,7 +2,12 @@
 
 from fastapi import APIRouter, Response, status
 
-from backoffice.accounts.dependencies import AccountQueryDep, AccountServiceDep, ValidAccount
+from backoffice.accounts.dependencies import (
+    AccountQueryDep,
+    AccountReadsDep,
+    AccountServiceDep,
+    ValidAccount,
+)
 from backoffice.accounts.repository import AccountRow
 from backoffice.accounts.schemas import AccountCreate, AccountRead, AccountUpdate
 from backoffice.accounts.service import AccountNotFound
@@ -37,7 +42,7 @@ async def create_account(
 )
 async def list_accounts(
     user: CurrentUser,
-    accounts: AccountServiceDep,
+    accounts: AccountReadsDep,
     query: AccountQueryDep,
 ) -> Page[AccountRead]:
     rows, total = await accounts.list(user, query)

@@ -14,7 +14,28 @@ class AccountNotFound(NotFound):
     message = "Account not found"
 
 
+class AccountReads:
+    """The accounts' reads, in the session it is given: a GET's, or a write's own (where
+    `valid_account_id` finds the account a change is about). Builds no outbox."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.repo = AccountRepository(session)
+
+    async def list(self, user: Principal, query: AccountQuery) -> tuple[list[AccountRow], int]:
+        """The caller's accounts (an admin's: everyone's), by name then id."""
+        return await self.repo.list(None if user.is_admin else user.id, query)
+
+    async def get_for(self, user: Principal, account_id: int) -> AccountRow:
+        """The account if the caller owns it or is an admin; otherwise it does not exist."""
+        account = await self.repo.get(account_id, None if user.is_admin else user.id)
+        if account is None:
+            raise AccountNotFound()
+        return account
+
+
 class AccountService:
+    """The accounts' writes; the account a change is about comes from `AccountReads.get_for`."""
+
     def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
         self.session = session
         self.outbox = outbox
@@ -32,19 +53,8 @@ class AccountService:
         await self.session.commit()
         return account
 
-    async def list(self, user: Principal, query: AccountQuery) -> tuple[list[AccountRow], int]:
-        """The caller's accounts (an admin's: everyone's), by name then id."""
-        return await self.repo.list(None if user.is_admin else user.id, query)
-
-    async def get_for(self, user: Principal, account_id: int) -> AccountRow:
-        """The account if the caller owns it or is an admin; otherwise it does not exist."""
-        account = await self.repo.get(account_id, None if user.is_admin else user.id)
-        if account is None:
-            raise AccountNotFound()
-        return account
-
     async def update(self, account: AccountRow, data: AccountUpdate) -> AccountRow:
-        """`account` comes from `get_for`, so the caller may change it."""
+        """`account` comes from `AccountReads.get_for`, so the caller may change it."""
         updated = await self.repo.update(account.id, data)
         if updated is None:  # deleted by a concurrent request
             raise AccountNotFound()

@@ -7,14 +7,13 @@ from fastapi import Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from backoffice.auth.service import AuthService, authenticate, bearer_claims
+from backoffice.auth.service import authenticate, bearer_claims
 from backoffice.db import SessionDep
 from backoffice.errors import Forbidden, Unauthorized
-from backoffice.notifications.dependencies import OutboxDep
 from backoffice.principal import Principal
-from backoffice.settings import Settings, SettingsDep
+from backoffice.settings import Settings
 from backoffice.sql import CallerCheck
-from backoffice.users.service import UserService, caller_check
+from backoffice.users.service import UserLookup, caller_check
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +39,6 @@ async def password_form(
 
 
 PasswordFormDep = Annotated[PasswordForm, Depends(password_form)]
-
-
-async def get_auth_service(
-    session: SessionDep, settings: SettingsDep, outbox: OutboxDep
-) -> AuthService:
-    return AuthService(session, settings, outbox)
-
-
-AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
 class BearerScheme(OAuth2PasswordBearer):
@@ -80,7 +70,7 @@ class BearerCaller(BearerScheme):
     ) -> Principal:
         settings: Settings = request.app.state.settings
         state = request.scope.setdefault("state", {})
-        users = UserService(session, settings)
+        users = UserLookup(session)
         principal = await authenticate(settings, users, self.token(request), state)
         state["user_id"] = principal.id
         return principal

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Response, status
 
 from backoffice.auth.budgets import LoginBody, RefreshBody, RegisterBudget, TokenForm
-from backoffice.auth.dependencies import AuthServiceDep, CurrentUser, NoStore
+from backoffice.auth.dependencies import CurrentUser, NoStore
 from backoffice.auth.schemas import SessionRead, TokenPair
 from backoffice.auth.service import (
     InvalidCredentials,
@@ -13,6 +13,7 @@ from backoffice.auth.service import (
     RefreshTokenReused,
     SessionNotFound,
 )
+from backoffice.auth.service_dependencies import AuthServiceDep, SessionReadsDep
 from backoffice.errors import Throttled
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
@@ -110,9 +111,9 @@ async def logout(body: RefreshBody, auth: AuthServiceDep) -> Response:
     responses=errors(401, 422),
 )
 async def list_sessions(
-    user: CurrentUser, auth: AuthServiceDep, query: ListQueryDep
+    user: CurrentUser, sessions: SessionReadsDep, query: ListQueryDep
 ) -> Page[SessionRead]:
-    rows, total = await auth.sessions(user, query)
+    rows, total = await sessions.list(user, query)
     return Page[SessionRead].of(rows, total, query.page)
 
 

@@ -1,15 +1,14 @@
 """Sign-in, token rotation with reuse detection, sign-out and password changes."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.auth.repository import LoginAttemptRepository, RefreshTokenRepository, SessionRow
 from backoffice.auth.schemas import TokenPair
 from backoffice.errors import BadRequest, NotFound, Throttled, Unauthorized
-from backoffice.notifications.outbox import Outbox
 from backoffice.pagination import ListQuery
 from backoffice.principal import Identity, Principal
 from backoffice.schemas import normalize_email
@@ -27,7 +26,7 @@ from backoffice.security import (
     verify_password,
 )
 from backoffice.settings import Settings
-from backoffice.users.service import UserService
+from backoffice.users.service import UserLookup, UserService
 
 MAX_EMAIL_CHARS = 320
 SIGNED_OUT_EVERYWHERE_MESSAGE = "Your password was changed; every device was signed out"
@@ -62,6 +61,15 @@ class SessionNotFound(NotFound):
     message = "Session not found"
 
 
+class Notifier(Protocol):
+    """The notifications module's outbox (`Outbox.notify`), passed in, so that this module
+    imports nothing of notifications, whose routes import this one's caller check."""
+
+    async def notify(
+        self, user_id: int, kind: str, message: str, *, data: Mapping[str, Any] | None = None
+    ) -> int: ...
+
+
 def bearer_claims(settings: Settings, token: str, state: dict[str, Any]) -> AccessClaims:
     """A bearer token's verified claims, before the database is asked about its user.
 
@@ -74,7 +82,7 @@ def bearer_claims(settings: Settings, token: str, state: dict[str, Any]) -> Acce
 
 
 async def authenticate(
-    settings: Settings, users: UserService, token: str, state: dict[str, Any] | None = None
+    settings: Settings, users: UserLookup, token: str, state: dict[str, Any] | None = None
 ) -> Principal:
     """The caller behind a bearer token; deactivation takes effect at once."""
     principal = await users.active_principal(
@@ -85,12 +93,23 @@ async def authenticate(
     return principal
 
 
+class SessionReads:
+    """The caller's signed-in devices, in the request's session: no outbox, no users."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.tokens = RefreshTokenRepository(session)
+
+    async def list(self, user: Principal, query: ListQuery) -> tuple[list[SessionRow], int]:
+        return await self.tokens.sessions(user.id, query)
+
+
 class AuthService:
-    def __init__(self, session: AsyncSession, settings: Settings, outbox: Outbox) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, outbox: Notifier) -> None:
         self.session = session
         self.settings = settings
         self.outbox = outbox
-        self.users = UserService(session, settings)
+        self.users = UserLookup(session)
+        self.passwords = UserService(session, settings)
         self.tokens = RefreshTokenRepository(session)
         self.attempts = LoginAttemptRepository(session)
 
@@ -123,12 +142,10 @@ class AuthService:
             rehashed = await hash_password(password, self.settings.bcrypt_rounds)
         # The password was checked outside any transaction: it counts only if the hash
         # is still the stored one (a password change or deactivation meanwhile wins).
-        identity = await self.users.lock_unchanged(user.id, user.hashed_password)
+        identity = await self.passwords.confirm_password(user.id, user.hashed_password, rehashed)
         if identity is None:
             await self.session.rollback()
             raise InvalidCredentials()
-        if rehashed is not None:
-            await self.users.replace_password_hash(user.id, user.hashed_password, rehashed)
         await self.attempts.clear(email)
         pair, _ = await self._issue(identity, None, device)
         await self.session.commit()
@@ -163,9 +180,6 @@ class AuthService:
             await self.tokens.revoke_family(token.family_id)
         await self.session.commit()
 
-    async def sessions(self, user: Principal, query: ListQuery) -> tuple[list[SessionRow], int]:
-        return await self.tokens.sessions(user.id, query)
-
     async def revoke_session(self, user: Principal, session_id: int) -> None:
         if await self.tokens.revoke_family(session_id, user_id=user.id) == 0:
             raise SessionNotFound()
@@ -185,20 +199,19 @@ class AuthService:
         if not verified:
             raise WrongCurrentPassword()
         hashed = await hash_password(new, self.settings.bcrypt_rounds)
-        if not await self.users.replace_password_hash(user.id, stored, hashed):
+        if not await self.passwords.replace_password(user.id, stored, hashed):
             await self.session.rollback()
             raise WrongCurrentPassword()
-        await self.sign_out_everywhere(user.id)
+        await self.revoke_refresh_tokens(user.id)
         await self.attempts.clear(email)
         await self.outbox.notify(user.id, "password_changed", SIGNED_OUT_EVERYWHERE_MESSAGE)
         await self.session.commit()
 
-    async def sign_out_everywhere(self, user_id: int) -> None:
-        """Revoke every refresh family of the user and, through its token version, every
-        access token: a password change and a deactivation (`UserService.admin_update`).
+    async def revoke_refresh_tokens(self, user_id: int) -> None:
+        """Revoke every refresh family of the user: a password change and a deactivation
+        (`UserService.admin_update`), which also end the access tokens (token version).
         Part of the caller's transaction: the caller commits."""
         await self.tokens.revoke_all(user_id)
-        await self.users.bump_token_version(user_id)
 
     async def _count_attempt(self, email: str) -> int:
         """Count a password check of `email` (committed by the caller); 429 past the limit."""

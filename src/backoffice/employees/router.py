@@ -10,7 +10,11 @@ from fastapi import APIRouter, Path, Response, status
 
 from backoffice.accounts.dependencies import ValidAccount
 from backoffice.accounts.service import AccountNotFound
-from backoffice.employees.dependencies import EmployeeQueryDep, EmployeeServiceDep
+from backoffice.employees.dependencies import (
+    EmployeeQueryDep,
+    EmployeeReadsDep,
+    EmployeeServiceDep,
+)
 from backoffice.employees.repository import EmployeeRow
 from backoffice.employees.schemas import EmployeeCreate, EmployeeRead, EmployeeUpdate
 from backoffice.employees.service import EmployeeEmailTaken, EmployeeNotFound
@@ -48,7 +52,7 @@ async def create_employee(
     responses=errors(401, AccountNotFound, 422),
 )
 async def list_employees(
-    account: ValidAccount, employees: EmployeeServiceDep, query: EmployeeQueryDep
+    account: ValidAccount, employees: EmployeeReadsDep, query: EmployeeQueryDep
 ) -> Page[EmployeeRead]:
     rows, total = await employees.list(account, query)
     return Page[EmployeeRead].of(rows, total, query.page)
@@ -62,7 +66,7 @@ async def list_employees(
     responses=errors(401, AccountNotFound, EmployeeNotFound, 422),
 )
 async def get_employee(
-    employee_id: EmployeeId, account: ValidAccount, employees: EmployeeServiceDep
+    employee_id: EmployeeId, account: ValidAccount, employees: EmployeeReadsDep
 ) -> EmployeeRow:
     return await employees.get(account, employee_id)
 

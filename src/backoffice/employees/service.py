@@ -1,7 +1,7 @@
 """Rules about employees: always within an account the caller may use.
 
 The account comes from the accounts module (`valid_account_id`, which asks
-`AccountService.get_for`): this module never reads the accounts table itself.
+`AccountReads.get_for`): this module never reads the accounts table itself.
 Notifications go to the account's owner, whoever (owner or admin) made the change.
 """
 
@@ -45,6 +45,24 @@ CONSTRAINT_ERRORS: ConstraintErrors = {
 }
 
 
+class EmployeeReads:
+    """An account's employees, read in the request's session; builds no outbox."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.repo = EmployeeRepository(session)
+
+    async def list(
+        self, account: AccountLike, query: EmployeeQuery
+    ) -> tuple[list[EmployeeRow], int]:
+        return await self.repo.list(account.id, query)
+
+    async def get(self, account: AccountLike, employee_id: int) -> EmployeeRow:
+        employee = await self.repo.get(account.id, employee_id)
+        if employee is None:
+            raise EmployeeNotFound()
+        return employee
+
+
 class EmployeeService:
     def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
         self.session = session
@@ -62,17 +80,6 @@ class EmployeeService:
                 data={"account_id": account.id, "employee_id": employee.id},
             )
             await self.session.commit()
-        return employee
-
-    async def list(
-        self, account: AccountLike, query: EmployeeQuery
-    ) -> tuple[list[EmployeeRow], int]:
-        return await self.repo.list(account.id, query)
-
-    async def get(self, account: AccountLike, employee_id: int) -> EmployeeRow:
-        employee = await self.repo.get(account.id, employee_id)
-        if employee is None:
-            raise EmployeeNotFound()
         return employee
 
     async def update(

@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from backoffice.auth.dependencies import CurrentUser
-from backoffice.db import SessionDep
-from backoffice.files.service import FileService
+from backoffice.db import SessionDep, on_request_session
+from backoffice.files.service import FileReads, FileService
 from backoffice.files.upload import Upload, read_upload
 from backoffice.notifications.dependencies import OutboxDep
 from backoffice.settings import SettingsDep
@@ -19,6 +19,9 @@ async def get_file_service(
 
 
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]
+
+
+FileReadsDep = Annotated[FileReads, on_request_session(FileReads)]
 
 
 async def streamed_upload(

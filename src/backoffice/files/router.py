@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Path, Response, status
 from backoffice.auth.dependencies import CurrentUser
 from backoffice.errors import error_responses as errors
 from backoffice.files import responses
-from backoffice.files.dependencies import FileServiceDep, UploadDep
+from backoffice.files.dependencies import FileReadsDep, FileServiceDep, UploadDep
 from backoffice.files.repository import FileRow
 from backoffice.files.schemas import FileRead
 from backoffice.files.service import FileNotFound, FileTypeNotAllowed
@@ -58,9 +58,7 @@ async def upload_file(user: CurrentUser, upload: UploadDep, files: FileServiceDe
     summary="The caller's files, newest first",
     responses=errors(401, 422),
 )
-async def list_files(
-    user: CurrentUser, files: FileServiceDep, query: ListQueryDep
-) -> Page[FileRead]:
+async def list_files(user: CurrentUser, files: FileReadsDep, query: ListQueryDep) -> Page[FileRead]:
     rows, total = await files.list(user, query)
     return Page[FileRead].of(rows, total, query.page)
 
@@ -72,7 +70,7 @@ async def list_files(
     summary="A file's metadata (owner or admin)",
     responses=errors(401, FileNotFound, 422),
 )
-async def get_file(file_id: FileId, user: CurrentUser, files: FileServiceDep) -> FileRow:
+async def get_file(file_id: FileId, user: CurrentUser, files: FileReadsDep) -> FileRow:
     return await files.get(user, file_id)
 
 
@@ -86,7 +84,7 @@ async def get_file(file_id: FileId, user: CurrentUser, files: FileServiceDep) ->
 async def download_file(
     file_id: FileId,
     user: CurrentUser,
-    files: FileServiceDep,
+    files: FileReadsDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     meta = await files.get(user, file_id)

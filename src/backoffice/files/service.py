@@ -2,9 +2,9 @@
 
 Access: a file is private to its owner; an admin may read and delete any file;
 everyone else gets 404 (never a hint that it exists). An item's image is shown to
-every signed-in user through `GET /items/{id}/image`: the items service decides that
-the reader may see the item and then asks `image_meta`/`data_of` here, so this module
-never has to know about items.
+every signed-in user through `GET /items/{id}/image`: the items module decides that
+the reader may see the item and then asks `FileReads.image_meta`/`data_of` here, so
+this module never has to know about items.
 """
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,42 @@ class FileNotFound(NotFound):
 class FileTypeNotAllowed(UnsupportedMediaType):
     code = "file_type_not_allowed"
     message = "File type not allowed"
+
+
+class FileReads:
+    """The files' reads, in the session it is given; builds no outbox. The items module
+    reads images and checks an image's owner through it too."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.repo = FileRepository(session)
+
+    async def list(self, owner: Principal, query: ListQuery) -> tuple[list[FileRow], int]:
+        return await self.repo.list_owned(owner.id, query)
+
+    async def get(self, caller: Principal, file_id: int) -> FileRow:
+        """The metadata of a file the caller may read (its owner, or an admin)."""
+        meta = await self.repo.meta(file_id)
+        if meta is None or not (caller.is_admin or meta.owner_id == caller.id):
+            raise FileNotFound()
+        return meta
+
+    async def data_of(self, meta: FileRow) -> bytes:
+        """The bytes of a file whose metadata `get` or `image_meta` already granted."""
+        data = await self.repo.data(meta.id)
+        if data is None:
+            raise FileNotFound()
+        return data
+
+    async def is_owned_by(self, file_id: int, owner_id: int) -> bool:
+        """For the items service: may `owner_id` use this file as an item's image?"""
+        return await self.repo.is_owned_by(file_id, owner_id)
+
+    async def image_meta(self, file_id: int) -> FileRow:
+        """For the items module, which has decided the reader may see the item."""
+        meta = await self.repo.meta(file_id)
+        if meta is None:
+            raise FileNotFound()
+        return meta
 
 
 class FileService:
@@ -73,36 +109,8 @@ class FileService:
         await self.session.commit()
         return stored
 
-    async def list(self, owner: Principal, query: ListQuery) -> tuple[list[FileRow], int]:
-        return await self.repo.list_owned(owner.id, query)
-
-    async def get(self, caller: Principal, file_id: int) -> FileRow:
-        """The metadata of a file the caller may read (its owner, or an admin)."""
-        meta = await self.repo.meta(file_id)
-        if meta is None or not (caller.is_admin or meta.owner_id == caller.id):
-            raise FileNotFound()
-        return meta
-
-    async def data_of(self, meta: FileRow) -> bytes:
-        """The bytes of a file whose metadata `get` or `image_meta` already granted."""
-        data = await self.repo.data(meta.id)
-        if data is None:
-            raise FileNotFound()
-        return data
-
     async def delete(self, caller: Principal, file_id: int) -> None:
         """An item that shows this file as its image keeps no image (ON DELETE SET NULL)."""
-        await self.get(caller, file_id)
+        await FileReads(self.session).get(caller, file_id)
         await self.repo.delete(file_id)
         await self.session.commit()
-
-    async def is_owned_by(self, file_id: int, owner_id: int) -> bool:
-        """For the items service: may `owner_id` use this file as an item's image?"""
-        return await self.repo.is_owned_by(file_id, owner_id)
-
-    async def image_meta(self, file_id: int) -> FileRow:
-        """For the items service, which has decided the reader may see the item."""
-        meta = await self.repo.meta(file_id)
-        if meta is None:
-            raise FileNotFound()
-        return meta

@@ -19,7 +19,7 @@ from backoffice.auth.service import authenticate
 from backoffice.errors import DATABASE_ERRORS, Conflict, InvalidInput, Unauthorized
 from backoffice.idempotency.repository import IdempotencyRepository
 from backoffice.settings import Settings
-from backoffice.users.service import UserService
+from backoffice.users.service import UserLookup
 
 logger = logging.getLogger("backoffice.idempotency")
 
@@ -119,9 +119,7 @@ class IdempotencyService:
         """
         async with self.sessionmaker() as session:
             try:
-                principal = await authenticate(
-                    self.settings, UserService(session, self.settings), token, state
-                )
+                principal = await authenticate(self.settings, UserLookup(session), token, state)
             except Unauthorized:
                 return None
         return principal.id

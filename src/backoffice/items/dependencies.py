@@ -5,17 +5,14 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 
 from backoffice.db import SessionDep, read_sessions_of
-from backoffice.files.dependencies import FileServiceDep
 from backoffice.items.schemas import ItemQuery
 from backoffice.items.service import ItemReads, ItemService
 from backoffice.notifications.dependencies import OutboxDep
 from backoffice.schemas import DbId
 
 
-async def get_item_service(
-    session: SessionDep, files: FileServiceDep, outbox: OutboxDep
-) -> ItemService:
-    return ItemService(session, files, outbox)
+async def get_item_service(session: SessionDep, outbox: OutboxDep) -> ItemService:
+    return ItemService(session, outbox)
 
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]

@@ -72,13 +72,6 @@ class ItemRepository:
         """The row `ItemRead` is built from, and the caller check, in one statement."""
         return await fetch_checked(self.session, check, READ_ONE, {"id": item_id}, ItemRow)
 
-    async def image_file_id(self, item_id: int) -> tuple[bool, int | None]:
-        """Whether the item exists, and its image's file id."""
-        row = (
-            await self.session.execute(select(Item.image_file_id).where(Item.id == item_id))
-        ).one_or_none()
-        return (False, None) if row is None else (True, row.image_file_id)
-
     async def search(
         self, check: CallerCheck, query: ItemQuery, owner_id: int | None
     ) -> tuple[list[ItemRow], int]:

@@ -102,9 +102,9 @@ async def delete_item(item_id: ItemId, user: CurrentUser, items: ItemServiceDep)
 )
 async def get_item_image(
     item_id: ItemId,
-    _: CurrentUser,
-    items: ItemServiceDep,
+    caller: CallerCheckDep,
+    items: ItemReadsDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    meta = await items.image(item_id)
+    meta = await items.image(caller, item_id)
     return await downloads.conditional_download(meta, if_none_match, lambda: items.image_data(meta))

@@ -8,7 +8,7 @@
   each applies to what the previous one committed, and an item deleted meanwhile is
   a 404 rather than a failed UPDATE.
 - `image_file_id` must name a file that the item's *owner* uploaded (also when an admin
-  edits someone else's item), asked of the files service; otherwise 422. A file
+  edits someone else's item), asked of the files module (`FileReads`); otherwise 422. A file
   deleted later simply leaves the item without an image (`ON DELETE SET NULL`).
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice.db import ReadSessions
 from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.files.repository import FileRow
-from backoffice.files.service import FileService
+from backoffice.files.service import FileReads
 from backoffice.items.repository import ItemRepository, ItemRow
 from backoffice.items.schemas import ItemCreate, ItemQuery, ItemUpdate
 from backoffice.notifications.outbox import Outbox
@@ -75,11 +75,22 @@ class ItemReads:
             raise ItemNotFound()
         return row
 
+    async def image(self, check: CallerCheck, item_id: int) -> FileRow:
+        """The metadata of an item's image: whoever may read the item may read it."""
+        item = await self.get(check, item_id)
+        if item.image_file_id is None:
+            raise ItemHasNoImage()
+        async with self.sessions() as session:
+            return await FileReads(session).image_meta(item.image_file_id)
+
+    async def image_data(self, meta: FileRow) -> bytes:
+        async with self.sessions() as session:
+            return await FileReads(session).data_of(meta)
+
 
 class ItemService:
-    def __init__(self, session: AsyncSession, files: FileService, outbox: Outbox) -> None:
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
         self.session = session
-        self.files = files
         self.outbox = outbox
         self.repo = ItemRepository(session)
 
@@ -116,18 +127,6 @@ class ItemService:
         await self.repo.delete(item_id)
         await self.session.commit()
 
-    async def image(self, item_id: int) -> FileRow:
-        """The metadata of an item's image: whoever may read the item may read it."""
-        exists, file_id = await self.repo.image_file_id(item_id)
-        if not exists:
-            raise ItemNotFound()
-        if file_id is None:
-            raise ItemHasNoImage()
-        return await self.files.image_meta(file_id)
-
-    async def image_data(self, meta: FileRow) -> bytes:
-        return await self.files.data_of(meta)
-
     async def _writable(self, caller: Principal, item_id: int) -> ItemRow:
         """The item, locked for this transaction, if the caller may change it."""
         item = await self.repo.lock(item_id)
@@ -136,5 +135,5 @@ class ItemService:
         return item
 
     async def _check_image(self, file_id: int | None, owner_id: int) -> None:
-        if file_id is not None and not await self.files.is_owned_by(file_id, owner_id):
+        if file_id is not None and not await FileReads(self.session).is_owned_by(file_id, owner_id):
             raise ImageNotOwned()

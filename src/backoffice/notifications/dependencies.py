@@ -4,13 +4,12 @@ from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Query, Request
 
-from backoffice.db import SessionDep, sessionmaker_of
+from backoffice.db import SessionDep, on_request_session, sessionmaker_of
 from backoffice.errors import keep_background_on_error
 from backoffice.notifications.delivery import NotificationDelivery
 from backoffice.notifications.outbox import Outbox
 from backoffice.notifications.schemas import NotificationQuery
-from backoffice.notifications.service import NotificationService
-from backoffice.users.dependencies import UserServiceDep
+from backoffice.notifications.service import NotificationReads, NotificationService
 
 
 async def get_outbox(request: Request, session: SessionDep, background: BackgroundTasks) -> Outbox:
@@ -32,11 +31,12 @@ async def get_outbox(request: Request, session: SessionDep, background: Backgrou
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 
 
-async def get_notification_service(
-    session: SessionDep, outbox: OutboxDep, users: UserServiceDep
-) -> NotificationService:
-    return NotificationService(session, outbox, users)
+async def get_notification_service(session: SessionDep, outbox: OutboxDep) -> NotificationService:
+    return NotificationService(session, outbox)
 
 
 NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]
+
+
+NotificationReadsDep = Annotated[NotificationReads, on_request_session(NotificationReads)]
 NotificationQueryDep = Annotated[NotificationQuery, Query()]

@@ -7,7 +7,11 @@ from fastapi import APIRouter, Path, Response, status
 from backoffice.auth.dependencies import CurrentUser
 from backoffice.errors import error_responses as errors
 from backoffice.idempotency.route import IdempotentRoute
-from backoffice.notifications.dependencies import NotificationQueryDep, NotificationServiceDep
+from backoffice.notifications.dependencies import (
+    NotificationQueryDep,
+    NotificationReadsDep,
+    NotificationServiceDep,
+)
 from backoffice.notifications.repository import NotificationRow
 from backoffice.notifications.schemas import NotificationCreate, NotificationRead
 from backoffice.notifications.service import CannotNotifyOthers, NotificationNotFound
@@ -29,7 +33,7 @@ NotificationId = Annotated[DbId, Path(description="Notification id")]
 )
 async def list_notifications(
     user: CurrentUser,
-    notifications: NotificationServiceDep,
+    notifications: NotificationReadsDep,
     query: NotificationQueryDep,
 ) -> Page[NotificationRead]:
     rows, total = await notifications.list(user, query)

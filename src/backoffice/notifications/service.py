@@ -7,7 +7,7 @@ from backoffice.notifications.outbox import Outbox
 from backoffice.notifications.repository import NotificationRepository, NotificationRow
 from backoffice.notifications.schemas import NotificationCreate, NotificationQuery
 from backoffice.principal import Principal
-from backoffice.users.service import UserService
+from backoffice.users.service import UserLookup
 
 MESSAGE_KIND = "message"
 
@@ -22,11 +22,10 @@ class CannotNotifyOthers(Forbidden):
     message = "Only an admin may notify another user"
 
 
-class NotificationService:
-    def __init__(self, session: AsyncSession, outbox: Outbox, users: UserService) -> None:
-        self.session = session
-        self.outbox = outbox
-        self.users = users
+class NotificationReads:
+    """The caller's notifications, in the request's session: no outbox, no delivery."""
+
+    def __init__(self, session: AsyncSession) -> None:
         self.repo = NotificationRepository(session)
 
     async def list(
@@ -34,6 +33,13 @@ class NotificationService:
     ) -> tuple[list[NotificationRow], int]:
         """Newest first. `unread=True`: not yet read; `False`: read; `None`: all."""
         return await self.repo.list(user.id, query)
+
+
+class NotificationService:
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
+        self.session = session
+        self.outbox = outbox
+        self.repo = NotificationRepository(session)
 
     async def mark_read(self, user: Principal, notification_id: int) -> None:
         """ "Read" means the user has seen it: `read_at` is stamped once, idempotently.
@@ -54,7 +60,7 @@ class NotificationService:
         if recipient != sender.id:
             if not sender.is_admin:
                 raise CannotNotifyOthers()
-            await self.users.read(recipient)
+            await UserLookup(self.session).read(recipient)
         notification_id = await self.outbox.notify(
             recipient, MESSAGE_KIND, data.message, data={"from_user_id": sender.id}
         )

@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from backoffice.db import SessionDep, read_sessions_of
+from backoffice.db import SessionDep, on_request_session, read_sessions_of
 from backoffice.settings import SettingsDep
 from backoffice.users.schemas import UserQuery
-from backoffice.users.service import UserReads, UserService
+from backoffice.users.service import UserLookup, UserReads, UserService
 
 
 async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
@@ -15,6 +15,9 @@ async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserSe
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+
+
+UserLookupDep = Annotated[UserLookup, on_request_session(UserLookup)]
 
 
 async def get_user_reads(request: Request) -> UserReads:

@@ -7,19 +7,24 @@ from fastapi import APIRouter, Path, Response, status
 from backoffice.auth.dependencies import (
     AdminRequired,
     AdminUser,
-    AuthServiceDep,
     CallerCheckDep,
     CurrentUser,
     NoStore,
     forbid_caching,
 )
 from backoffice.auth.service import WrongCurrentPassword
+from backoffice.auth.service_dependencies import AuthServiceDep
 from backoffice.errors import Throttled
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
 from backoffice.pagination import Page
 from backoffice.schemas import DbId
-from backoffice.users.dependencies import UserQueryDep, UserReadsDep, UserServiceDep
+from backoffice.users.dependencies import (
+    UserLookupDep,
+    UserQueryDep,
+    UserReadsDep,
+    UserServiceDep,
+)
 from backoffice.users.repository import UserRow
 from backoffice.users.schemas import PasswordChange, UserAdminUpdate, UserRead, UserUpdate
 from backoffice.users.service import CannotChangeSelf, EmailTaken, UserNotFound
@@ -76,7 +81,7 @@ async def change_password(
 )
 async def list_users(
     _: AdminUser,
-    users: UserServiceDep,
+    users: UserLookupDep,
     query: UserQueryDep,
 ) -> Page[UserRead]:
     rows, total = await users.list(query)

@@ -37,10 +37,10 @@ class CannotChangeSelf(Conflict):
 
 
 class SignOut(Protocol):
-    """The auth module's sign-out of every device (`AuthService.sign_out_everywhere`),
+    """The auth module's sign-out of every device (`AuthService.revoke_refresh_tokens`),
     joined to the caller's transaction; passed in, as auth's service imports this one."""
 
-    async def sign_out_everywhere(self, user_id: int) -> None: ...
+    async def revoke_refresh_tokens(self, user_id: int) -> None: ...
 
 
 CONSTRAINT_ERRORS: ConstraintErrors = {"uq_users_email": EmailTaken}
@@ -73,6 +73,39 @@ class UserReads:
             return await UserRepository(session).read_caller(check)
 
 
+class UserLookup:
+    """The users' reads in the session it is given: the admin's list, and what sign-in,
+    token refresh and other modules ask about a user, inside their own transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.repo = UserRepository(session)
+
+    async def read(self, user_id: int) -> UserRow:
+        """A user's profile as a row, for `UserRead` (no entity loaded); 404 if unknown."""
+        row = await self.repo.read(user_id)
+        if row is None:
+            raise UserNotFound()
+        return row
+
+    async def list(self, query: UserQuery) -> tuple[list[UserRow], int]:
+        return await self.repo.list(query)
+
+    async def active_principal(self, claims: AccessClaims) -> Principal | None:
+        return await self.repo.active_principal(claims)
+
+    async def active_identity(self, user_id: int) -> Identity | None:
+        return await self.repo.active_identity(user_id)
+
+    async def credentials(self, email: str) -> Credentials | None:
+        return await self.repo.credentials(email)
+
+    async def email_and_password_hash(self, user_id: int) -> tuple[str, str]:
+        row = await self.repo.email_and_password_hash(user_id)
+        if row is None:
+            raise UserNotFound()
+        return row
+
+
 class UserService:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.session = session
@@ -88,43 +121,28 @@ class UserService:
             await self.session.commit()
         return user
 
-    async def read(self, user_id: int) -> UserRow:
-        """A user's profile as a row, for `UserRead` (no entity loaded); 404 if unknown."""
-        row = await self.repo.read(user_id)
-        if row is None:
-            raise UserNotFound()
-        return row
-
-    async def active_principal(self, claims: AccessClaims) -> Principal | None:
-        return await self.repo.active_principal(claims)
-
-    async def active_identity(self, user_id: int) -> Identity | None:
-        return await self.repo.active_identity(user_id)
-
-    async def bump_token_version(self, user_id: int) -> None:
-        """Part of the caller's transaction: the caller commits."""
-        await self.repo.bump_token_version(user_id)
-
-    async def credentials(self, email: str) -> Credentials | None:
-        return await self.repo.credentials(email)
-
-    async def email_and_password_hash(self, user_id: int) -> tuple[str, str]:
-        row = await self.repo.email_and_password_hash(user_id)
-        if row is None:
-            raise UserNotFound()
-        return row
-
-    async def lock_unchanged(self, user_id: int, hashed_password: str) -> Identity | None:
+    async def confirm_password(
+        self, user_id: int, checked_hash: str, rehashed: str | None
+    ) -> Identity | None:
         """Part of the caller's transaction: the row stays locked until it commits.
 
         A password checked outside a transaction (bcrypt is slow) is only good if the
-        hash it was checked against is still the stored one.
+        hash it was checked against is still the stored one; `rehashed` (the same
+        password at the configured rounds) then replaces it.
         """
-        return await self.repo.lock_unchanged(user_id, hashed_password)
+        identity = await self.repo.lock_unchanged(user_id, checked_hash)
+        if identity is not None and rehashed is not None:
+            await self.repo.replace_password(user_id, checked_hash, rehashed)
+        return identity
 
-    async def replace_password_hash(self, user_id: int, expected: str, new: str) -> bool:
-        """Part of the caller's transaction: the caller commits."""
-        return await self.repo.replace_password(user_id, expected, new)
+    async def replace_password(self, user_id: int, expected: str, new: str) -> bool:
+        """Part of the caller's transaction (the caller commits): the hash changes only if
+        it still is `expected`, and the token version with it, so that every access token
+        issued before stops working at once."""
+        if not await self.repo.replace_password(user_id, expected, new):
+            return False
+        await self.repo.bump_token_version(user_id)
+        return True
 
     async def update_profile(self, user_id: int, data: UserUpdate) -> UserRow:
         async with integrity_errors(self.session, CONSTRAINT_ERRORS):
@@ -133,9 +151,6 @@ class UserService:
                 raise UserNotFound()
             await self.session.commit()
         return user
-
-    async def list(self, query: UserQuery) -> tuple[list[UserRow], int]:
-        return await self.repo.list(query)
 
     async def admin_update(
         self, admin: Principal, user_id: int, data: UserAdminUpdate, sign_out: SignOut
@@ -162,12 +177,12 @@ class UserService:
         updated = await self.repo.update(user_id, data)
         if updated is None:  # pragma: no cover - locked above
             raise UserNotFound()
+        if data.is_active is False or (data.role or user.role) != user.role:
+            # A deactivated, demoted or promoted user's access tokens stop working at once.
+            await self.repo.bump_token_version(user_id)
         if data.is_active is False:
             # As a password change does: no refresh token outlives the deactivation
-            # (a reactivated user signs in again), and no access token either.
-            await sign_out.sign_out_everywhere(user_id)
-        elif (data.role or user.role) != user.role:
-            # A demoted or promoted user's access tokens stop working at once.
-            await self.repo.bump_token_version(user_id)
+            # (a reactivated user signs in again).
+            await sign_out.revoke_refresh_tokens(user_id)
         await self.session.commit()
         return updated

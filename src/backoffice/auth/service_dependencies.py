@@ -1,0 +1,26 @@
+"""The auth module's services as dependencies, apart from `dependencies.py`.
+
+Every protected route imports `dependencies.py` for its caller check, the notifications
+module's included; the outbox that `AuthService` writes to is wired here, so that the
+caller check imports nothing of notifications.
+"""
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from backoffice.auth.service import AuthService, SessionReads
+from backoffice.db import SessionDep, on_request_session
+from backoffice.notifications.dependencies import OutboxDep
+from backoffice.settings import SettingsDep
+
+SessionReadsDep = Annotated[SessionReads, on_request_session(SessionReads)]
+
+
+async def get_auth_service(
+    session: SessionDep, settings: SettingsDep, outbox: OutboxDep
+) -> AuthService:
+    return AuthService(session, settings, outbox)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
