@@ -40,7 +40,7 @@ from backoffice.notifications.delivery import NotificationDelivery, Notification
 from backoffice.notifications.router import router as notifications_router
 from backoffice.openapi import DESCRIPTION, TAGS, install_openapi
 from backoffice.ratelimit import RATE_LIMITED_RESPONSES, RateLimitMiddleware, rate_limit_tables
-from backoffice.security import configure_hash_queue, prepare_dummy_hash
+from backoffice.security import VerifiedTokens, configure_hash_queue, prepare_dummy_hash
 from backoffice.settings import Settings, get_settings
 from backoffice.users.router import router as users_router
 
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.draining = False
+    app.state.verified_tokens = VerifiedTokens()
 
     install_error_handlers(app)
     install_openapi(app)
@@ -119,7 +120,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Inside CORS, so a browser can read a 429; preflights are never counted.
         tables = rate_limit_tables(settings)
         app.state.rate_limit_tables = tables
-        app.add_middleware(RateLimitMiddleware, settings=settings, tables=tables)
+        app.add_middleware(
+            RateLimitMiddleware,
+            settings=settings,
+            tables=tables,
+            tokens=app.state.verified_tokens,
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -30,7 +30,7 @@ from limits import parse_many
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backoffice.errors import RateLimited, error_response, error_responses, merge_responses
-from backoffice.security import ACCESS_CLAIMS_STATE, InvalidToken, verified_access_claims
+from backoffice.security import InvalidToken, VerifiedTokens, bearer_token
 from backoffice.settings import IPAddress, IPNetwork, Settings
 
 IPV6_PREFIX = 64
@@ -231,14 +231,6 @@ def client_key(scope: Scope) -> str:
     return f"ip:{host}"
 
 
-def bearer_token(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
-
-
 class RateLimitTables(NamedTuple):
     """One table per kind of key, so a flood of one kind can never push out another's counts."""
 
@@ -265,8 +257,8 @@ REFUSED_TOKENS_MAX = 10_000
 class RateLimitMiddleware:
     """429 `rate_limited` once a caller's budget is spent; `RateLimit` headers on the others.
 
-    A bearer token is verified here, once: the result goes into the request state, where
-    the caller check finds it instead of verifying the token again. A token that fails
+    A bearer token is verified here, through the app's `VerifiedTokens`, where the caller
+    check then finds the answer instead of verifying the token again. A token that fails
     verification counts against the client address (the route still answers 401).
 
     A token that verifies but fails the caller check (an older token version, a
@@ -281,9 +273,12 @@ class RateLimitMiddleware:
     before any database work; this middleware adds that budget's fields to the headers.
     """
 
-    def __init__(self, app: ASGIApp, settings: Settings, tables: RateLimitTables) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, tables: RateLimitTables, tokens: VerifiedTokens
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.tokens = tokens
         self.tables = tables
         self.users = tables.users
         self.anonymous = tables.anonymous
@@ -301,7 +296,8 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         state: dict[str, Any] = scope.setdefault("state", {})
-        user_key = self._user_key(scope, state)
+        token = bearer_token(scope)
+        user_key = None if token is None else self._user_key(token)
         if user_key is None:
             verdict = self.anonymous.hit(client_key(scope))
         else:
@@ -311,8 +307,8 @@ class RateLimitMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 counted = verdict
-                if user_key is not None and message["status"] == 401:
-                    counted = self._charge_address_instead(scope, user_key, state)
+                if token is not None and user_key is not None and message["status"] == 401:
+                    counted = self._charge_address_instead(scope, user_key, token)
                 route = state.get(ROUTE_VERDICT_STATE)
                 if route is None:
                     policy, remaining = counted.policy, counted.state
@@ -340,22 +336,18 @@ class RateLimitMiddleware:
         client = scope.get("client")
         return client is not None and self.exempt_hosts(client[0])
 
-    def _user_key(self, scope: Scope, state: dict[str, Any]) -> str | None:
+    def _user_key(self, token: str) -> str | None:
         """`user:<id>` of a verified bearer token not refused by the caller check before."""
-        token = bearer_token(scope)
-        if token is None or (self.refused_tokens and token in self.refused_tokens):
+        if self.refused_tokens and token in self.refused_tokens:
             return None
         try:
-            claims = verified_access_claims(self.settings, token, state)
+            claims = self.tokens.claims(self.settings, token)
         except InvalidToken:
             return None
         return f"user:{claims.user_id}"
 
-    def _charge_address_instead(
-        self, scope: Scope, user_key: str, state: dict[str, Any]
-    ) -> Verdict:
+    def _charge_address_instead(self, scope: Scope, user_key: str, token: str) -> Verdict:
         self.users.give_back(user_key)
-        token = state[ACCESS_CLAIMS_STATE][0]
         refused = self.refused_tokens
         if len(refused) >= REFUSED_TOKENS_MAX:
             del refused[next(iter(refused))]

@@ -1,4 +1,4 @@
-"""Password hashing and JWT encoding/decoding; nothing else.
+"""Password hashing, and access tokens: reading one off a request, issuing and checking it.
 
 bcrypt is CPU-bound (~250 ms at cost 12), so it runs in a worker thread behind a
 limiter sized to the CPU count: a login storm queues here instead of stalling the
@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 import anyio
 import bcrypt
 from jose import JWTError, jwt
+from starlette.types import Scope
 
 from backoffice.errors import ServiceUnavailable
 from backoffice.schemas import MAX_DB_ID
@@ -54,6 +56,10 @@ def configure_hash_queue(seconds: float, threads: int) -> None:
 
 class InvalidToken(Exception):
     """The token is not one this service issued and would accept now."""
+
+
+class NotYetValid(InvalidToken):
+    """Issued later than this replica's clock allows: the one refusal time may lift."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,55 +148,99 @@ def create_access_token(
     return token, int(lifetime.total_seconds())
 
 
+def bearer_token(scope: Scope) -> str | None:
+    """The token of the request's `Authorization: Bearer` header, else None.
+
+    The one reading of it: the rate limiter, the caller check and the idempotency keys
+    must agree on which token a request carries (the first such header, as Starlette's).
+    """
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            token = token.strip()
+            return token if scheme.lower() == "bearer" and token else None
+    return None
+
+
+VerifierKey = tuple[str, str, str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class _Verified:
     claims: AccessClaims
     expires_at: int
-    key: tuple[str, str, str, str]
+    key: VerifierKey
 
 
 VERIFIED_TOKENS_MAX = 10_000
 """At a few hundred bytes each, a few MB: far more tokens than one replica sees in 15 min."""
-_verified: dict[str, _Verified] = {}
 
 
-def _verifier_key(settings: Settings) -> tuple[str, str, str, str]:
-    """What a signature check depends on: a token verified under another secret is not."""
-    return (settings.jwt_secret, settings.jwt_algorithm, settings.jwt_audience, settings.jwt_issuer)
-
-
-def decode_access_token(settings: Settings, token: str) -> AccessClaims:
-    """The claims of a valid access token; `InvalidToken` for anything else.
+class VerifiedTokens:
+    """What this replica found each access token to be: one per app, made by `create_app`.
 
     A mobile client sends the same token for its whole lifetime, and checking it costs
     ~150 µs of CPU (python-jose), the largest piece of a cached read. So a token that
-    passed is remembered, with its expiry, and only the expiry is checked again: the
-    signature and the other claims of the same string cannot have changed. Refused
-    tokens are not remembered (a flood of bad tokens must not evict good ones); at
-    `VERIFIED_TOKENS_MAX` the oldest entry makes room.
+    passed is remembered with its expiry, and only the expiry is checked again: the
+    signature and the other claims of the same string cannot have changed. A refused
+    token is remembered too, in a table of its own (a flood of bad tokens must not evict
+    good ones), so the rate limiter and the caller check of one request, and a client
+    retrying a stale token, verify it once. Each table keeps at most `max_size` tokens,
+    the oldest dropped first. An answer holds for the key it was found under only: a
+    token verified under another secret is checked again.
     """
-    key = _verifier_key(settings)
-    known = _verified.get(token)
-    if known is not None and known.key == key:
-        if _expired(known.expires_at):
-            del _verified[token]
-            raise InvalidToken("Signature has expired.")
-        return known.claims
-    claims, expires_at = _decode_access_token(settings, token)
-    if len(_verified) >= VERIFIED_TOKENS_MAX:
-        del _verified[next(iter(_verified))]
-    _verified[token] = _Verified(claims, expires_at, key)
-    return claims
+
+    def __init__(self, max_size: int = VERIFIED_TOKENS_MAX) -> None:
+        self.max_size = max_size
+        self._passed: dict[str, _Verified] = {}
+        self._refused: dict[str, VerifierKey] = {}
+
+    def __len__(self) -> int:
+        return len(self._passed) + len(self._refused)
+
+    def claims(self, settings: Settings, token: str) -> AccessClaims:
+        """The claims of a valid access token; `InvalidToken` for anything else."""
+        key = _verifier_key(settings)
+        known = self._passed.get(token)
+        if known is not None and known.key == key:
+            if _expired(known.expires_at):
+                del self._passed[token]
+                raise InvalidToken("Signature has expired.")
+            return known.claims
+        if self._refused.get(token) == key:
+            raise InvalidToken("refused before")
+        try:
+            claims, expires_at = decode_access_token(settings, token)
+        except InvalidToken as exc:
+            if not isinstance(exc, NotYetValid):
+                _remember(self._refused, token, key, self.max_size)
+            raise
+        _remember(self._passed, token, _Verified(claims, expires_at, key), self.max_size)
+        return claims
+
+
+V = TypeVar("V")
+
+
+def _remember(table: dict[str, V], token: str, value: V, max_size: int) -> None:
+    if len(table) >= max_size:
+        del table[next(iter(table))]
+    table[token] = value
+
+
+def _verifier_key(settings: Settings) -> VerifierKey:
+    """What a signature check depends on: a token verified under another secret is not."""
+    return (settings.jwt_secret, settings.jwt_algorithm, settings.jwt_audience, settings.jwt_issuer)
 
 
 def _expired(expires_at: int) -> bool:
     """The one expiry rule, for a token's first use and its cached uses alike: refused
     from `exp` on (RFC 7519: "on or after"). python-jose's own check compares whole
     seconds, so it takes a token for up to a second past its `exp`."""
-    return datetime.now(UTC).timestamp() >= expires_at
+    return time.time() >= expires_at
 
 
-def _decode_access_token(settings: Settings, token: str) -> tuple[AccessClaims, int]:
+def decode_access_token(settings: Settings, token: str) -> tuple[AccessClaims, int]:
     """The full check of a token not seen before: its claims and its expiry.
 
     python-jose checks only what it is told, so every claim is required explicitly;
@@ -220,8 +270,8 @@ def _decode_access_token(settings: Settings, token: str) -> tuple[AccessClaims, 
         raise InvalidToken("exp, iat and ver must be integers")
     if _expired(claims["exp"]):
         raise InvalidToken("Signature has expired.")
-    if claims["iat"] > datetime.now(UTC).timestamp() + IAT_LEEWAY_SECONDS:
-        raise InvalidToken("issued in the future")
+    if claims["iat"] > time.time() + IAT_LEEWAY_SECONDS:
+        raise NotYetValid("issued in the future")
     return AccessClaims(user_id=_user_id(claims["sub"]), version=claims["ver"]), claims["exp"]
 
 
@@ -237,31 +287,6 @@ def _user_id(sub: object) -> int:
     if str(user_id) != sub or not 1 <= user_id <= MAX_DB_ID:
         raise InvalidToken("subject out of range")
     return user_id
-
-
-ACCESS_CLAIMS_STATE = "access_claims"
-
-
-def verified_access_claims(settings: Settings, token: str, state: dict[str, Any]) -> AccessClaims:
-    """`decode_access_token`, once per request: the answer is kept in the request state.
-
-    The rate limiter verifies a bearer token before the route runs; the caller check
-    then reuses its answer, so a limited request costs no second signature check. A
-    refusal is kept too, so an invalid token is not verified twice either.
-    """
-    cached = state.get(ACCESS_CLAIMS_STATE)
-    if cached is not None and cached[0] == token:
-        if cached[1] is None:
-            raise InvalidToken("rejected earlier in this request")
-        claims: AccessClaims = cached[1]
-        return claims
-    try:
-        claims = decode_access_token(settings, token)
-    except InvalidToken:
-        state[ACCESS_CLAIMS_STATE] = (token, None)
-        raise
-    state[ACCESS_CLAIMS_STATE] = (token, claims)
-    return claims
 
 
 REFRESH_TAG_BYTES = 12

@@ -6,9 +6,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from jose import jwt
 
-from backoffice.security import InvalidToken, create_access_token, decode_access_token
+from backoffice import security
+from backoffice.main import create_app
+from backoffice.security import InvalidToken, VerifiedTokens, create_access_token
 from backoffice.settings import Settings
 from tests.conftest import SignedInUser
 
@@ -189,8 +192,67 @@ async def test_a_token_is_refused_from_its_exp_on_even_on_its_first_use(
 def test_a_token_verified_under_one_secret_is_not_remembered_for_another(
     settings: Settings,
 ) -> None:
+    tokens = VerifiedTokens()
     token, _ = create_access_token(settings, 1, "user", 0)
-    assert decode_access_token(settings, token).user_id == 1
+    assert tokens.claims(settings, token).user_id == 1
     other = settings.model_copy(update={"jwt_secret": "another-secret-" * 4})
     with pytest.raises(InvalidToken):
-        decode_access_token(other, token)
+        tokens.claims(other, token)
+
+
+def counting_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tokens given the full check (signature and claims), one entry a check."""
+    checked: list[str] = []
+    real = security.decode_access_token
+
+    def counted(settings: Settings, token: str) -> tuple[security.AccessClaims, int]:
+        checked.append(token)
+        return real(settings, token)
+
+    monkeypatch.setattr(security, "decode_access_token", counted)
+    return checked
+
+
+async def test_a_refused_token_is_checked_once_however_often_it_is_sent(
+    client: httpx.AsyncClient, user: SignedInUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = counting_decodes(monkeypatch)
+    forged = f"{user.access_token}x"
+    for _ in range(3):
+        await assert_refused(client, forged)
+    assert checked == [forged]
+
+
+def test_a_token_issued_ahead_of_this_clock_is_accepted_once_its_time_comes(
+    user: SignedInUser, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another replica's clock may run ahead: that refusal is not remembered."""
+    tokens = VerifiedTokens()
+    now = time.time()
+    ahead = claims_for(user, settings, iat=int(now) + 3600, exp=int(now) + 7200)
+    token = sign(ahead, settings.jwt_secret)
+    with pytest.raises(InvalidToken):
+        tokens.claims(settings, token)
+    monkeypatch.setattr(security.time, "time", lambda: now + 3600)
+    assert tokens.claims(settings, token).user_id == user.id
+
+
+def test_the_verified_token_cache_keeps_at_most_its_size_of_each_answer(
+    settings: Settings,
+) -> None:
+    tokens = VerifiedTokens(max_size=2)
+    for user_id in (1, 2, 3):
+        tokens.claims(settings, create_access_token(settings, user_id, "user", 0)[0])
+        with pytest.raises(InvalidToken):
+            tokens.claims(settings, f"garbage-{user_id}")
+    assert len(tokens) == 4
+
+
+async def test_each_app_has_its_own_verified_token_cache(
+    app: FastAPI, client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+) -> None:
+    """Nothing verified is kept in the process: an app started with other settings, as a
+    test or a second app in one process does, starts with an empty cache."""
+    assert (await client.get("/users/me", headers=user.headers)).status_code == 200
+    assert len(app.state.verified_tokens) >= 1
+    assert len(create_app(settings).state.verified_tokens) == 0

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from backoffice.ratelimit import WindowCounters, parse_budgets
 from backoffice.settings import Settings
+from tests.auth.test_tokens import counting_decodes
 from tests.conftest import SignedInUser
 from tests.core.conftest import TRUSTED_PROXY, UNTRUSTED_PEER, Clock, LimitedApp
 
@@ -156,6 +157,17 @@ async def test_invalid_token_counts_against_the_address(
     forged = {"Authorization": f"Bearer {user.access_token}x"}
     assert await spend(client, 3, headers=forged) == [401, 401, 429]
     assert await spend(client, 1, headers=user.headers) == [200]
+
+
+async def test_the_limiter_and_the_caller_check_verify_a_token_once(
+    limited_app: LimitedApp, user: SignedInUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limiter verifies the token; the caller check finds its answer in the app's cache."""
+    checked = counting_decodes(monkeypatch)
+    _, client_from = await limited_app()
+    client = client_from(TRUSTED_PROXY)
+    assert await spend(client, 2, headers=user.headers) == [200, 200]
+    assert checked == [user.access_token]
 
 
 async def test_ipv6_clients_share_a_budget_per_64_prefix(limited_app: LimitedApp) -> None:

@@ -5,12 +5,12 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordBearer
-from fastapi.security.utils import get_authorization_scheme_param
 
 from backoffice.auth.service import authenticate, bearer_claims
 from backoffice.db import SessionDep
 from backoffice.errors import Forbidden, Unauthorized
 from backoffice.principal import Principal
+from backoffice.security import bearer_token
 from backoffice.settings import Settings
 from backoffice.sql import CallerCheck
 from backoffice.users.service import UserLookup, caller_check
@@ -56,8 +56,8 @@ class BearerScheme(OAuth2PasswordBearer):
     @staticmethod
     def token(request: Request) -> str:
         """The bearer token; 401 when there is none."""
-        scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(request.scope)
+        if token is None:
             raise Unauthorized("Not authenticated")
         return token
 
@@ -71,7 +71,8 @@ class BearerCaller(BearerScheme):
         settings: Settings = request.app.state.settings
         state = request.scope.setdefault("state", {})
         users = UserLookup(session)
-        principal = await authenticate(settings, users, self.token(request), state)
+        tokens = request.app.state.verified_tokens
+        principal = await authenticate(settings, users, tokens, self.token(request))
         state["user_id"] = principal.id
         return principal
 
@@ -90,7 +91,7 @@ class BearerCheck(BearerScheme):
     async def __call__(self, request: Request) -> CallerCheck:  # type: ignore[override]
         settings: Settings = request.app.state.settings
         state = request.scope.setdefault("state", {})
-        claims = bearer_claims(settings, self.token(request), state)
+        claims = bearer_claims(settings, request.app.state.verified_tokens, self.token(request))
         state["user_id"] = claims.user_id
         return caller_check(claims)
 

@@ -16,13 +16,13 @@ from backoffice.security import (
     AccessClaims,
     HashingBusy,
     InvalidToken,
+    VerifiedTokens,
     burn_dummy_verify,
     create_access_token,
     digest_refresh_token,
     hash_password,
     hash_rounds,
     new_refresh_token,
-    verified_access_claims,
     verify_password,
 )
 from backoffice.settings import Settings
@@ -70,24 +70,22 @@ class Notifier(Protocol):
     ) -> int: ...
 
 
-def bearer_claims(settings: Settings, token: str, state: dict[str, Any]) -> AccessClaims:
+def bearer_claims(settings: Settings, tokens: VerifiedTokens, token: str) -> AccessClaims:
     """A bearer token's verified claims, before the database is asked about its user.
 
-    `state` is the request state, where the rate limiter may have verified the token.
+    `tokens` is the app's, where the rate limiter may have verified the token already.
     """
     try:
-        return verified_access_claims(settings, token, state)
+        return tokens.claims(settings, token)
     except InvalidToken as exc:
         raise Unauthorized() from exc
 
 
 async def authenticate(
-    settings: Settings, users: UserLookup, token: str, state: dict[str, Any] | None = None
+    settings: Settings, users: UserLookup, tokens: VerifiedTokens, token: str
 ) -> Principal:
     """The caller behind a bearer token; deactivation takes effect at once."""
-    principal = await users.active_principal(
-        bearer_claims(settings, token, {} if state is None else state)
-    )
+    principal = await users.active_principal(bearer_claims(settings, tokens, token))
     if principal is None:
         raise Unauthorized()
     return principal

@@ -19,7 +19,6 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Header, Request, Response
-from fastapi.security.utils import get_authorization_scheme_param
 from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect
 
@@ -27,6 +26,7 @@ from backoffice.db import sessionmaker_of
 from backoffice.errors import ClientDisconnected, error_responses, merge_responses
 from backoffice.idempotency.service import IdempotencyService, KeyInUse, StoredResponse
 from backoffice.json_body import BodyRoute
+from backoffice.security import bearer_token
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
@@ -49,11 +49,6 @@ async def idempotency_key(
 ) -> str | None:
     """Validates and documents the header; the route class does the work."""
     return key
-
-
-def bearer_token(request: Request) -> str | None:
-    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
-    return token if scheme.lower() == "bearer" and token else None
 
 
 def digest_of(head: str, content_type: str, body: bytes) -> str:
@@ -106,11 +101,11 @@ class IdempotentRoute(BodyRoute):
 
         async def idempotent_handler(request: Request) -> Response:
             key = request.headers.get(HEADER)
-            token = bearer_token(request)
+            token = bearer_token(request.scope)
             if key is None or token is None or not re.match(KEY_PATTERN, key):
                 return await handler(request)
             keys = IdempotencyService(sessionmaker_of(request), request.app.state.settings)
-            user_id = await keys.caller(token, request.scope.setdefault("state", {}))
+            user_id = await keys.caller(token, request.app.state.verified_tokens)
             if user_id is None:
                 return await handler(request)  # its own auth dependency answers 401
             claim = await keys.begin(user_id, key, await request_digest(request))

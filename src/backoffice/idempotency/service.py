@@ -11,13 +11,13 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice.auth.service import authenticate
 from backoffice.errors import DATABASE_ERRORS, Conflict, InvalidInput, Unauthorized
 from backoffice.idempotency.repository import IdempotencyRepository
+from backoffice.security import VerifiedTokens
 from backoffice.settings import Settings
 from backoffice.users.service import UserLookup
 
@@ -112,14 +112,14 @@ class IdempotencyService:
         async with self.sessionmaker() as session, session.begin():
             await IdempotencyRepository(session).release(claim_id)
 
-    async def caller(self, token: str, state: dict[str, Any]) -> int | None:
+    async def caller(self, token: str, tokens: VerifiedTokens) -> int | None:
         """The active user behind a bearer token, checked as every route checks it.
 
         Keys belong to signed-in, active users; anyone else gets the route's own 401.
         """
         async with self.sessionmaker() as session:
             try:
-                principal = await authenticate(self.settings, UserLookup(session), token, state)
+                principal = await authenticate(self.settings, UserLookup(session), tokens, token)
             except Unauthorized:
                 return None
         return principal.id
