@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from backoffice import embedded_db, security
+from backoffice import embedded_db
 from backoffice.cli import alembic_config
 from backoffice.db import apply_statement_timeout
 from backoffice.main import create_app
@@ -86,13 +86,6 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     eng = create_async_engine(settings.async_database_url)
     yield eng
     await eng.dispose()
-
-
-@pytest.fixture(autouse=True)
-def hash_slots(settings: Settings) -> None:
-    """The suite's bcrypt slots: an app started by a test with other settings resized them
-    (the limiter is per process, as in production, where one app runs)."""
-    security.configure_hash_queue(settings.bcrypt_queue_seconds, settings.bcrypt_threads)
 
 
 @pytest.fixture(autouse=True)

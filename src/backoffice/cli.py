@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from backoffice import server
 from backoffice.db import apply_statement_timeout, create_engine, create_sessionmaker
 from backoffice.log import configure_logging
+from backoffice.security import PasswordHasher
 from backoffice.settings import Settings, get_settings, settings_errors
 from backoffice.users.models import Role
 from backoffice.users.schemas import UserCreate
@@ -99,7 +100,8 @@ async def create_admin(settings: Settings, email: str, full_name: str, password:
     try:
         async with create_sessionmaker(engine)() as session:
             data = UserCreate(email=email, password=password, full_name=full_name)
-            user = await UserService(session, settings).register(data, role=Role.ADMIN)
+            hasher = PasswordHasher.of(settings)
+            user = await UserService(session, hasher).register(data, role=Role.ADMIN)
             return user.id
     finally:
         await engine.dispose()

@@ -40,7 +40,7 @@ from backoffice.notifications.delivery import NotificationDelivery, Notification
 from backoffice.notifications.router import router as notifications_router
 from backoffice.openapi import DESCRIPTION, TAGS, install_openapi
 from backoffice.ratelimit import RATE_LIMITED_RESPONSES, RateLimitMiddleware, rate_limit_tables
-from backoffice.security import VerifiedTokens, configure_hash_queue, prepare_dummy_hash
+from backoffice.security import PasswordHasher, VerifiedTokens
 from backoffice.settings import Settings, get_settings
 from backoffice.users.router import router as users_router
 
@@ -81,8 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.read_sessions = ReadSessions(app.state.read_sessionmaker, gate)
         probe_engine = create_probe_engine(settings)
         app.state.readiness = Readiness(probe_engine, settings.readiness_interval_seconds)
-        configure_hash_queue(settings.bcrypt_queue_seconds, settings.bcrypt_threads)
-        await prepare_dummy_hash(settings.bcrypt_rounds)
+        await app.state.password_hasher.prepare_dummy()
         sweeper = NotificationSweeper(
             NotificationDelivery(app.state.sessionmaker), settings.notification_sweep_seconds
         )
@@ -112,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.draining = False
     app.state.verified_tokens = VerifiedTokens()
+    app.state.password_hasher = PasswordHasher.of(settings)
 
     install_error_handlers(app)
     install_openapi(app)

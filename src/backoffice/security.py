@@ -1,11 +1,4 @@
-"""Password hashing, and access tokens: reading one off a request, issuing and checking it.
-
-bcrypt is CPU-bound (~250 ms at cost 12), so it runs in a worker thread behind a
-limiter sized to the CPU count: a login storm queues here instead of stalling the
-event loop or taking every thread of the shared pool. The wait for a slot is bounded
-(`BCRYPT_QUEUE_SECONDS`): past it the sign-in is refused with 503 `busy` and
-`Retry-After`, rather than holding the client for many seconds behind the storm.
-"""
+"""Password hashing, and access tokens: reading one off a request, issuing and checking it."""
 
 import base64
 import hashlib
@@ -34,10 +27,6 @@ ACCESS_TOKEN_TYPE = "access"  # noqa: S105
 IAT_LEEWAY_SECONDS = 60
 """Clock skew between replicas that a token's issue time may show."""
 
-_hash_limiter = anyio.CapacityLimiter(1)
-_dummy_hashes: dict[int, str] = {}
-_queue: dict[str, float] = {"seconds": 5.0}
-
 
 class HashingBusy(ServiceUnavailable):
     code = "busy"
@@ -45,13 +34,6 @@ class HashingBusy(ServiceUnavailable):
 
     def __init__(self) -> None:
         super().__init__(retry_after_seconds=1)
-
-
-def configure_hash_queue(seconds: float, threads: int) -> None:
-    """How many hashes run at once, and how long a password check may wait for one
-    (the app sets both at start-up)."""
-    _queue["seconds"] = seconds
-    _hash_limiter.total_tokens = threads
 
 
 class InvalidToken(Exception):
@@ -85,37 +67,58 @@ def _verify_sync(password: str, hashed: str) -> bool:
 T = TypeVar("T")
 
 
-async def _in_hash_slot(work: Callable[[], T]) -> T:
-    """Run `work` in a thread once a slot is free; only the wait is bounded, not the hash."""
-    try:
-        with anyio.fail_after(_queue["seconds"]):
-            await _hash_limiter.acquire()
-    except TimeoutError as exc:
-        raise HashingBusy() from exc
-    try:
-        return await anyio.to_thread.run_sync(work)
-    finally:
-        _hash_limiter.release()
+class PasswordHasher:
+    """bcrypt for one app, made by `create_app` from its settings.
 
+    bcrypt is CPU-bound (~250 ms at cost 12), so it runs in a worker thread behind a
+    limiter of `threads` slots: a login storm queues here instead of stalling the event
+    loop or taking every thread of the shared pool. The wait for a slot is bounded
+    (`queue_seconds`): past it the sign-in is refused with 503 `busy` and `Retry-After`,
+    rather than holding the client for many seconds behind the storm.
+    """
 
-async def hash_password(password: str, rounds: int) -> str:
-    return await _in_hash_slot(partial(_hash_sync, password, rounds))
+    def __init__(self, rounds: int, threads: int, queue_seconds: float) -> None:
+        self.rounds = rounds
+        self.queue_seconds = queue_seconds
+        self.limiter = anyio.CapacityLimiter(threads)
+        self._dummy: str | None = None
 
+    @classmethod
+    def of(cls, settings: Settings) -> "PasswordHasher":
+        return cls(settings.bcrypt_rounds, settings.bcrypt_threads, settings.bcrypt_queue_seconds)
 
-async def verify_password(password: str, hashed: str) -> bool:
-    return await _in_hash_slot(partial(_verify_sync, password, hashed))
+    async def hash(self, password: str) -> str:
+        return await self._in_slot(partial(_hash_sync, password, self.rounds))
 
+    async def verify(self, password: str, hashed: str) -> bool:
+        return await self._in_slot(partial(_verify_sync, password, hashed))
 
-async def prepare_dummy_hash(rounds: int) -> None:
-    """Made at start-up: made lazily, the first unknown email would cost a hash more."""
-    if rounds not in _dummy_hashes:
-        _dummy_hashes[rounds] = await hash_password(secrets.token_urlsafe(16), rounds)
+    def is_current(self, hashed: str) -> bool:
+        """Whether a stored hash has the configured cost; else login hashes it again."""
+        return hash_rounds(hashed) == self.rounds
 
+    async def prepare_dummy(self) -> str:
+        """Made at start-up: made lazily, the first unknown email would cost a hash more."""
+        if self._dummy is None:
+            self._dummy = await self.hash(secrets.token_urlsafe(16))
+        return self._dummy
 
-async def burn_dummy_verify(password: str, rounds: int) -> None:
-    """Spend what a real check costs, so an unknown email cannot be told from a wrong password."""
-    await prepare_dummy_hash(rounds)
-    await verify_password(password, _dummy_hashes[rounds])
+    async def burn_dummy_verify(self, password: str) -> None:
+        """Spend what a real check costs, so an unknown email cannot be told from a wrong
+        password."""
+        await self.verify(password, await self.prepare_dummy())
+
+    async def _in_slot(self, work: Callable[[], T]) -> T:
+        """Run `work` in a thread once a slot is free; only the wait is bounded, not the hash."""
+        try:
+            with anyio.fail_after(self.queue_seconds):
+                await self.limiter.acquire()
+        except TimeoutError as exc:
+            raise HashingBusy() from exc
+        try:
+            return await anyio.to_thread.run_sync(work)
+        finally:
+            self.limiter.release()
 
 
 def hash_rounds(hashed: str) -> int:
@@ -295,7 +298,11 @@ REFRESH_TAG_BYTES = 12
 
 @lru_cache(maxsize=4)
 def _family_tag_key(secret: str) -> bytes:
-    """A key of its own, derived from `JWT_SECRET`: no tag is ever a token's signature."""
+    """A key of its own, derived from `JWT_SECRET`: no tag is ever a token's signature.
+
+    The cache is no mutable state a caller could change or observe: a pure function of
+    an immutable string, so a rotated secret derives its own key.
+    """
     return hmac.digest(secret.encode(), b"backoffice refresh-token family", "sha256")
 
 

@@ -6,32 +6,34 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from backoffice import security
+from backoffice.main import create_app
+from backoffice.security import PasswordHasher
 from backoffice.settings import Settings
 from tests.conftest import PASSWORD, SignedInUser
 
 
 @asynccontextmanager
-async def hash_slots_taken(settings: Settings, queue_seconds: float = 0.05) -> AsyncIterator[None]:
-    """Every bcrypt slot taken (as by a login storm), and a short queue."""
-    # Sized first: an app built with other settings may have left another slot count.
-    security.configure_hash_queue(queue_seconds, settings.bcrypt_threads)
-    limiter = security._hash_limiter
+async def hash_slots_taken(app: FastAPI, queue_seconds: float = 0.05) -> AsyncIterator[None]:
+    """Every bcrypt slot of the app taken (as by a login storm), and a short queue."""
+    hasher: PasswordHasher = app.state.password_hasher
+    limiter, configured = hasher.limiter, hasher.queue_seconds
+    hasher.queue_seconds = queue_seconds
     holders = [object() for _ in range(int(limiter.total_tokens))]
     for holder in holders:
         await limiter.acquire_on_behalf_of(holder)
     try:
         yield
     finally:
-        security.configure_hash_queue(settings.bcrypt_queue_seconds, settings.bcrypt_threads)
+        hasher.queue_seconds = configured
         for holder in holders:
             limiter.release_on_behalf_of(holder)
 
 
 @pytest.fixture
-async def busy_hashing(settings: Settings) -> AsyncIterator[None]:
-    async with hash_slots_taken(settings):
+async def busy_hashing(app: FastAPI) -> AsyncIterator[None]:
+    async with hash_slots_taken(app):
         yield
 
 
@@ -58,10 +60,22 @@ def test_sign_ins_hash_on_every_core_but_one_by_default() -> None:
 
 
 async def test_sign_ins_refused_as_busy_do_not_count_toward_the_throttle(
-    client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings, app: FastAPI
 ) -> None:
     body = {"email": user.email, "password": PASSWORD}
-    async with hash_slots_taken(settings):
+    async with hash_slots_taken(app):
         for _ in range(settings.login_max_failures + 1):
             assert (await client.post("/auth/login", json=body)).status_code == 503
     assert (await client.post("/auth/login", json=body)).status_code == 200
+
+
+async def test_an_app_with_other_bcrypt_settings_leaves_this_apps_hash_slots_alone(
+    client: httpx.AsyncClient, user: SignedInUser, settings: Settings
+) -> None:
+    """Each app hashes behind its own limiter (`app.state.password_hasher`): another one
+    started in the process, and a storm on it, do not resize or fill this one's."""
+    other = create_app(settings.model_copy(update={"bcrypt_threads": 1}))
+    body = {"email": user.email, "password": PASSWORD}
+    async with other.router.lifespan_context(other), hash_slots_taken(other):
+        response = await client.post("/auth/login", json=body)
+    assert response.status_code == 200

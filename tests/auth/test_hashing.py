@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice import security
-from backoffice.security import hash_password, hash_rounds, verify_password
+from backoffice.security import PasswordHasher, hash_rounds
+from backoffice.settings import Settings
 from tests.conftest import PASSWORD, SignedInUser
 
 
@@ -57,7 +58,7 @@ async def test_health_answers_while_a_cost_12_login_runs(
 
 
 async def test_a_hash_of_another_cost_is_rehashed_at_login(
-    client: httpx.AsyncClient, engine: AsyncEngine, user: SignedInUser
+    client: httpx.AsyncClient, engine: AsyncEngine, user: SignedInUser, settings: Settings
 ) -> None:
     old = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(5)).decode()
     async with engine.begin() as conn:
@@ -70,10 +71,10 @@ async def test_a_hash_of_another_cost_is_rehashed_at_login(
         stored = await conn.scalar(
             text("SELECT hashed_password FROM users WHERE id = :id"), {"id": user.id}
         )
-    assert hash_rounds(stored) == 4
-    assert await verify_password(PASSWORD, stored)
+    assert hash_rounds(stored) == settings.bcrypt_rounds
+    assert await PasswordHasher.of(settings).verify(PASSWORD, stored)
 
 
-async def test_verify_treats_an_overlong_password_as_wrong() -> None:
-    hashed = await hash_password(PASSWORD, 4)
-    assert not await verify_password("x" * 100, hashed)
+async def test_verify_treats_an_overlong_password_as_wrong(settings: Settings) -> None:
+    hasher = PasswordHasher.of(settings)
+    assert not await hasher.verify("x" * 100, await hasher.hash(PASSWORD))

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,7 +16,9 @@ from tests.conftest import PASSWORD, SignedInUser
 
 
 @asynccontextmanager
-async def one_connection_app(settings: Settings, wait: float) -> AsyncIterator[httpx.AsyncClient]:
+async def one_connection_app(
+    settings: Settings, wait: float
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     tiny = settings.model_copy(
         update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": wait}
     )
@@ -23,7 +26,7 @@ async def one_connection_app(settings: Settings, wait: float) -> AsyncIterator[h
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+            yield app, client
 
 
 @asynccontextmanager
@@ -57,7 +60,7 @@ async def test_requests_waiting_for_the_pool_are_served_in_arrival_order(
         assert response.status_code == 200
         finished.append(n)
 
-    async with one_connection_app(settings, wait=30) as client:
+    async with one_connection_app(settings, wait=30) as (_, client):
         readers = []
         async with slot_held(client, engine, user):
             for n in range(5):
@@ -77,8 +80,8 @@ async def test_a_sign_in_waiting_for_bcrypt_leaves_the_pool_to_other_requests(
     """It commits before bcrypt, which ends its transaction's turn at the gate
     (`db.GatedSession`): a read beside it is served at once."""
     body = {"email": user.email, "password": PASSWORD}
-    async with one_connection_app(settings, wait=0.5) as client:
-        async with hash_slots_taken(settings, queue_seconds=5):
+    async with one_connection_app(settings, wait=0.5) as (app, client):
+        async with hash_slots_taken(app, queue_seconds=5):
             login = asyncio.create_task(client.post("/api/v1/auth/login", json=body))
             await asyncio.sleep(0.3)
             read = await client.get("/api/v1/users/me", headers=user.headers)
@@ -92,7 +95,7 @@ async def test_a_request_that_finds_no_free_connection_in_time_is_503_with_retry
     settings: Settings, engine: AsyncEngine, user: SignedInUser
 ) -> None:
     async with (
-        one_connection_app(settings, wait=0.3) as client,
+        one_connection_app(settings, wait=0.3) as (_, client),
         slot_held(client, engine, user),
         asyncio.timeout(10),
     ):

@@ -16,14 +16,11 @@ from backoffice.security import (
     AccessClaims,
     HashingBusy,
     InvalidToken,
+    PasswordHasher,
     VerifiedTokens,
-    burn_dummy_verify,
     create_access_token,
     digest_refresh_token,
-    hash_password,
-    hash_rounds,
     new_refresh_token,
-    verify_password,
 )
 from backoffice.settings import Settings
 from backoffice.users.service import UserLookup, UserService
@@ -102,12 +99,15 @@ class SessionReads:
 
 
 class AuthService:
-    def __init__(self, session: AsyncSession, settings: Settings, outbox: Notifier) -> None:
+    def __init__(
+        self, session: AsyncSession, settings: Settings, hasher: PasswordHasher, outbox: Notifier
+    ) -> None:
         self.session = session
         self.settings = settings
+        self.hasher = hasher
         self.outbox = outbox
         self.users = UserLookup(session)
-        self.passwords = UserService(session, settings)
+        self.passwords = UserService(session, hasher)
         self.tokens = RefreshTokenRepository(session)
         self.attempts = LoginAttemptRepository(session)
 
@@ -120,7 +120,7 @@ class AuthService:
         """
         email = normalize_email(email)
         if "\x00" in email or len(email) > MAX_EMAIL_CHARS:
-            await burn_dummy_verify(password, self.settings.bcrypt_rounds)
+            await self.hasher.burn_dummy_verify(password)
             raise InvalidCredentials()
         attempt_id = await self._count_attempt(email)
         user = await self.users.credentials(email)
@@ -128,16 +128,16 @@ class AuthService:
 
         async with self._uncounted_if_busy(attempt_id):
             if user is None:
-                await burn_dummy_verify(password, self.settings.bcrypt_rounds)
+                await self.hasher.burn_dummy_verify(password)
                 verified = False
             else:
-                verified = await verify_password(password, user.hashed_password)
+                verified = await self.hasher.verify(password, user.hashed_password)
         if user is None or not verified or not user.is_active:
             raise InvalidCredentials()
 
         rehashed = None
-        if hash_rounds(user.hashed_password) != self.settings.bcrypt_rounds:
-            rehashed = await hash_password(password, self.settings.bcrypt_rounds)
+        if not self.hasher.is_current(user.hashed_password):
+            rehashed = await self.hasher.hash(password)
         # The password was checked outside any transaction: it counts only if the hash
         # is still the stored one (a password change or deactivation meanwhile wins).
         identity = await self.passwords.confirm_password(user.id, user.hashed_password, rehashed)
@@ -193,10 +193,10 @@ class AuthService:
         attempt_id = await self._count_attempt(email)
         await self.session.commit()
         async with self._uncounted_if_busy(attempt_id):
-            verified = await verify_password(current, stored)
+            verified = await self.hasher.verify(current, stored)
         if not verified:
             raise WrongCurrentPassword()
-        hashed = await hash_password(new, self.settings.bcrypt_rounds)
+        hashed = await self.hasher.hash(new)
         if not await self.passwords.replace_password(user.id, stored, hashed):
             await self.session.rollback()
             raise WrongCurrentPassword()

@@ -7,20 +7,21 @@ caller check imports nothing of notifications.
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from backoffice.auth.service import AuthService, SessionReads
 from backoffice.db import SessionDep, on_request_session
 from backoffice.notifications.dependencies import OutboxDep
 from backoffice.settings import SettingsDep
+from backoffice.users.dependencies import password_hasher_of
 
 SessionReadsDep = Annotated[SessionReads, on_request_session(SessionReads)]
 
 
 async def get_auth_service(
-    session: SessionDep, settings: SettingsDep, outbox: OutboxDep
+    request: Request, session: SessionDep, settings: SettingsDep, outbox: OutboxDep
 ) -> AuthService:
-    return AuthService(session, settings, outbox)
+    return AuthService(session, settings, password_hasher_of(request), outbox)
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]

@@ -5,13 +5,19 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from backoffice.db import SessionDep, on_request_session, read_sessions_of
-from backoffice.settings import SettingsDep
+from backoffice.security import PasswordHasher
 from backoffice.users.schemas import UserQuery
 from backoffice.users.service import UserLookup, UserReads, UserService
 
 
-async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
-    return UserService(session, settings)
+def password_hasher_of(request: Request) -> PasswordHasher:
+    """The app's one bcrypt queue (`security.PasswordHasher`, made by `create_app`)."""
+    hasher: PasswordHasher = request.app.state.password_hasher
+    return hasher
+
+
+async def get_user_service(request: Request, session: SessionDep) -> UserService:
+    return UserService(session, password_hasher_of(request))
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]

@@ -7,8 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice.db import ReadSessions
 from backoffice.errors import Conflict, NotFound, Unauthorized
 from backoffice.principal import Identity, Principal
-from backoffice.security import AccessClaims, hash_password
-from backoffice.settings import Settings
+from backoffice.security import AccessClaims, PasswordHasher
 from backoffice.sql import CallerCheck, ConstraintErrors, integrity_errors
 from backoffice.users.models import Role
 from backoffice.users.repository import (
@@ -58,7 +57,7 @@ def caller_check(claims: AccessClaims) -> CallerCheck:
 
 class UserReads:
     """The caller's profile read, in a read session of its own (`db.ReadSession`), and no
-    settings, which only hashing needs: `GET /users/me` builds and solves no more."""
+    password hasher, which only the writes need: `GET /users/me` builds and solves no more."""
 
     def __init__(self, sessions: ReadSessions) -> None:
         self.sessions = sessions
@@ -107,13 +106,13 @@ class UserLookup:
 
 
 class UserService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, session: AsyncSession, hasher: PasswordHasher) -> None:
         self.session = session
-        self.settings = settings
+        self.hasher = hasher
         self.repo = UserRepository(session)
 
     async def register(self, data: UserCreate, role: Role = Role.USER) -> UserRow:
-        hashed = await hash_password(data.password, self.settings.bcrypt_rounds)
+        hashed = await self.hasher.hash(data.password)
         async with integrity_errors(self.session, CONSTRAINT_ERRORS):
             user = await self.repo.add(
                 email=data.email, hashed_password=hashed, full_name=data.full_name, role=role
