@@ -17,7 +17,7 @@ uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
 install: uv
-	@$(UV) sync --frozen --quiet
+	@$(UV) sync --frozen --inexact --quiet
 
 run: install
 	$(UV) run backoffice dev
