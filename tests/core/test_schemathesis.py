@@ -27,6 +27,7 @@ import copy
 import io
 import json
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -97,7 +98,7 @@ def validate(
         )
     except (FailureGroup, Failure) as exc:
         failures = exc.exceptions if isinstance(exc, FailureGroup) else (exc,)
-        real = [f for f in failures if not is_known(f, response)]
+        real = [f for f in failures if not is_known(f, response) and not lost_mutation(f, case)]
         if real:
             sent = response.request
             raise FailureGroup(
@@ -120,6 +121,24 @@ def is_known(failure: Failure, response: requests.Response) -> bool:
         return False
     refusal = (response.status_code, response.json().get("code"))
     return refusal in REFUSED_BY_STATE or only_inexpressible_rules(response)
+
+
+UNSENDABLE_PART_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f"\\]')
+"""What a multipart header cannot carry intact in a part's name."""
+
+
+def lost_mutation(failure: Failure, case: schemathesis.Case[Any]) -> bool:
+    """An accepted extra part whose name holds control characters, a quote or a
+    backslash is no failure: its header reaches the server mangled, the multipart parser
+    drops the part, and what the server saw had no extra part (seen on `POST /files`
+    with a fixed seed, on this round's code and the one before; a sendable extra part
+    is 422)."""
+    if failure.code != "ST201" or case.media_type != "multipart/form-data":
+        return False
+    content = case.operation.definition.raw.get("requestBody", {}).get("content", {})
+    known = content.get(case.media_type, {}).get("schema", {}).get("properties", {})
+    extra = set(case.body) - set(known) if isinstance(case.body, dict) else set()
+    return bool(extra) and all(UNSENDABLE_PART_NAME.search(name) for name in extra)
 
 
 class AppBridge(HTTPAdapter):
