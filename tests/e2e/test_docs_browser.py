@@ -4,7 +4,6 @@ out" answers, and the examples shown are the document's real data."""
 
 import importlib.util
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,7 +14,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, unavailable
 
 if importlib.util.find_spec("selenium") is not None:
     from selenium import webdriver
@@ -54,9 +53,7 @@ def browser(tmp_path: Path) -> Iterator["WebDriver"]:
     missing = missing_browser()
     if missing:
         reason = f"{', '.join(missing)} missing; .ci/install-e2e-deps installs them"
-        if os.environ.get("E2E_REQUIRED"):
-            pytest.fail(f"E2E_REQUIRED is set: {reason}")
-        pytest.skip(reason)
+        unavailable(reason)
     options = webdriver.ChromeOptions()
     options.binary_location = str(shutil.which("chromium"))
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
