@@ -27,8 +27,8 @@ run: install
 admin: install
 	$(UV) run backoffice create-admin --email $(EMAIL)
 
-# tests/e2e's extras when missing: nginx-light, pgbouncer, chromium and chromium-driver from
-# Debian (root or sudo), selenium (the `browser` dependency group).
+# tests/e2e's extras when missing: nginx-light, pgbouncer, redis-server, prometheus (promtool),
+# chromium and chromium-driver from Debian (root or sudo), selenium (the `browser` group).
 e2e-deps:
 	@UV="$(UV)" bash .ci/install-e2e-deps
 
