@@ -103,6 +103,18 @@ async def logout(body: RefreshBody, auth: AuthServiceDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth-logout-all",
+    summary="Sign every device out, this one included",
+    responses=errors(401),
+)
+async def logout_all(user: CurrentUser, auth: AuthServiceDep) -> Response:
+    await auth.logout_all(user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get(
     "/sessions",
     response_model=Page[SessionRead],

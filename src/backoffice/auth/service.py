@@ -23,7 +23,8 @@ from backoffice.security import (
     new_refresh_token,
 )
 from backoffice.settings import Settings
-from backoffice.users.service import UserLookup, UserService
+from backoffice.users.models import Role
+from backoffice.users.service import CannotDeleteSelf, UserLookup, UserService
 
 MAX_EMAIL_CHARS = 320
 SIGNED_OUT_EVERYWHERE_MESSAGE = "Your password was changed; every device was signed out"
@@ -51,6 +52,13 @@ class RefreshTokenReused(Unauthorized):
 class WrongCurrentPassword(BadRequest):
     code = "wrong_password"
     message = "Current password is incorrect"
+
+
+class PasswordRefused(Unauthorized):
+    """A wrong password where the signed-in user confirms a deletion: 401, as sign-in's."""
+
+    code = "wrong_password"
+    message = "Password is incorrect"
 
 
 class SessionNotFound(NotFound):
@@ -210,6 +218,48 @@ class AuthService:
         (`UserService.admin_update`), which also end the access tokens (token version).
         Part of the caller's transaction: the caller commits."""
         await self.tokens.revoke_all(user_id)
+
+    async def logout_all(self, user: Principal) -> None:
+        """Every device signed out, this one included: no refresh token is redeemable and
+        no access token passes the caller check from the commit on."""
+        await self.passwords.end_access_tokens(user.id)
+        await self.revoke_refresh_tokens(user.id)
+        await self.session.commit()
+
+    async def delete_account(self, user: Principal, password: str) -> None:
+        """The caller deletes their own user, confirming with their password.
+
+        The password is checked as `change_password` checks it: a wrong one counts toward
+        the sign-in throttle of the email, and bcrypt runs outside any transaction. The
+        deletion then counts only if the row is still there, active, with the hash that
+        was checked (locked until the commit); else the token the request came with is
+        refused too (a password change or deactivation bumped its version, a deletion
+        removed its user). An admin is refused first (409): another admin deletes them,
+        so at least one active admin always remains.
+        """
+        if user.is_admin:
+            raise CannotDeleteSelf()
+        email, stored = await self.users.email_and_password_hash(user.id)
+        attempt_id = await self._count_attempt(email)
+        await self.session.commit()
+        async with self._uncounted_if_busy(attempt_id):
+            verified = await self.hasher.verify(password, stored)
+        if not verified:
+            raise PasswordRefused()
+        identity = await self.passwords.confirm_password(user.id, stored, None)
+        if identity is None:
+            await self.session.rollback()
+            raise Unauthorized()
+        if identity.role == Role.ADMIN:  # promoted since the caller check
+            await self.session.rollback()
+            raise CannotDeleteSelf()
+        await self.passwords.delete(user.id, self)
+        await self.session.commit()
+
+    async def forget_sign_ins(self, email: str) -> None:
+        """A deleted user's failed sign-ins, kept by email (no foreign key): part of the
+        caller's transaction. The address may register again with a clean slate."""
+        await self.attempts.clear(email)
 
     async def _count_attempt(self, email: str) -> int:
         """Count a password check of `email` (committed by the caller); 429 past the limit."""

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.db import execute_first
@@ -135,6 +135,15 @@ class UserRepository:
         await self.session.execute(
             update(User).where(User.id == user_id).values(token_version=User.token_version + 1)
         )
+
+    async def delete(self, user_id: int) -> str | None:
+        """Delete the user and, by the foreign keys' `ON DELETE CASCADE`, all that is theirs:
+        accounts and their employees, items, files, notifications, refresh tokens,
+        idempotency keys and mails. The deleted user's email, or None if it was gone."""
+        email: str | None = await self.session.scalar(
+            delete(User).where(User.id == user_id).returning(User.email)
+        )
+        return email
 
     async def credentials(self, email: str) -> Credentials | None:
         row = (

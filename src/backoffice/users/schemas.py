@@ -76,6 +76,12 @@ class PasswordChange(RequestModel):
     }
 
 
+class UserDeletion(RequestModel):
+    password: str = Field(max_length=1024, description="The current password")
+
+    example: ClassVar[Example] = {"password": "correct-horse-battery-staple"}
+
+
 class UserRead(ReadModel):
     id: int
     email: str

@@ -35,11 +35,22 @@ class CannotChangeSelf(Conflict):
     message = "Admins cannot deactivate or demote themselves"
 
 
+class CannotDeleteSelf(CannotChangeSelf):
+    message = "Admins cannot delete their own user; another admin can, or demote them first"
+
+
 class SignOut(Protocol):
     """The auth module's sign-out of every device (`AuthService.revoke_refresh_tokens`),
     joined to the caller's transaction; passed in, as auth's service imports this one."""
 
     async def revoke_refresh_tokens(self, user_id: int) -> None: ...
+
+
+class SignInRecords(Protocol):
+    """The auth module's records kept by email, which no foreign key ties to the user
+    (`AuthService.forget_sign_ins`); passed in, as `SignOut` is."""
+
+    async def forget_sign_ins(self, email: str) -> None: ...
 
 
 CONSTRAINT_ERRORS: ConstraintErrors = {"uq_users_email": EmailTaken}
@@ -99,9 +110,11 @@ class UserLookup:
         return await self.repo.credentials(email)
 
     async def email_and_password_hash(self, user_id: int) -> tuple[str, str]:
+        """The caller's own: a row gone since the caller check (deleted meanwhile) is
+        refused as any deleted user's token is, with 401."""
         row = await self.repo.email_and_password_hash(user_id)
         if row is None:
-            raise UserNotFound()
+            raise Unauthorized()
         return row
 
 
@@ -163,12 +176,7 @@ class UserService:
         (401), and the first stays admin. As an admin cannot demote or deactivate
         themself, every change leaves at least one active admin: the caller.
         """
-        rows = await self.repo.lock_in_order(admin.id, user_id)
-        caller, user = rows.get(admin.id), rows.get(user_id)
-        if caller is None or not caller.is_active or caller.role != Role.ADMIN:
-            raise Unauthorized()
-        if user is None:
-            raise UserNotFound()
+        user = await self._lock_for_admin(admin, user_id)
         if user_id == admin.id and (
             data.is_active is False or (data.role or Role.ADMIN) != Role.ADMIN
         ):
@@ -185,3 +193,37 @@ class UserService:
             await sign_out.revoke_refresh_tokens(user_id)
         await self.session.commit()
         return updated
+
+    async def delete(self, user_id: int, sign_ins: SignInRecords) -> None:
+        """Part of the caller's transaction (the caller commits): the user, everything
+        the foreign keys cascade to (`UserRepository.delete`), and the sign-in records
+        of the email. A user gone already is no error: the outcome is the same."""
+        email = await self.repo.delete(user_id)
+        if email is not None:
+            await sign_ins.forget_sign_ins(email)
+
+    async def admin_delete(self, admin: Principal, user_id: int, sign_ins: SignInRecords) -> None:
+        """Locks as `admin_update` does: the caller must still be an active admin once its
+        row is locked, and no admin deletes themself here, so at least one active admin
+        (the caller) always remains."""
+        await self._lock_for_admin(admin, user_id)
+        if user_id == admin.id:
+            raise CannotDeleteSelf()
+        await self.delete(user_id, sign_ins)
+        await self.session.commit()
+
+    async def end_access_tokens(self, user_id: int) -> None:
+        """Part of the caller's transaction: from its commit on, every access token
+        issued to the user so far is refused (the token version moves on)."""
+        await self.repo.bump_token_version(user_id)
+
+    async def _lock_for_admin(self, admin: Principal, user_id: int) -> UserRow:
+        """The user's row, locked with the caller's (`lock_in_order`): 401 unless the
+        caller is still an active admin once its row is locked, 404 for an unknown user."""
+        rows = await self.repo.lock_in_order(admin.id, user_id)
+        caller, user = rows.get(admin.id), rows.get(user_id)
+        if caller is None or not caller.is_active or caller.role != Role.ADMIN:
+            raise Unauthorized()
+        if user is None:
+            raise UserNotFound()
+        return user
