@@ -10,11 +10,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backoffice import security
 from backoffice.idempotency.service import IdempotencyService
+from backoffice.mail.outbox import MailOutbox
 from backoffice.security import VerifiedTokens
+from backoffice.settings import Settings
 from tests.conftest import PASSWORD, SignedInUser, UserFactory
 from tests.factories import AccountFactory, EmployeeFactory, ItemFactory, UploadFactory
 
@@ -59,6 +61,14 @@ def delete_user(
     return by_self if request.param == "self" else by_admin
 
 
+async def queue_a_mail(engine: AsyncEngine, settings: Settings, user: SignedInUser) -> None:
+    """A pending mail of the user's, as the account flows write them (no route of this
+    module queues one: a deletion sends none)."""
+    async with AsyncSession(engine) as session:
+        await MailOutbox(session, settings).password_changed(user.email, user_id=user.id)
+        await session.commit()
+
+
 async def own_one_of_everything(
     client: httpx.AsyncClient,
     user: SignedInUser,
@@ -91,6 +101,8 @@ async def own_one_of_everything(
 @pytest.fixture
 def owned_by(
     client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    settings: Settings,
     make_account: AccountFactory,
     make_employee: EmployeeFactory,
     make_file: UploadFactory,
@@ -98,6 +110,7 @@ def owned_by(
     """`await owned_by(user)`: one of everything, for `user`."""
 
     async def owned(user: SignedInUser) -> dict[str, Any]:
+        await queue_a_mail(engine, settings, user)
         return await own_one_of_everything(client, user, make_account, make_employee, make_file)
 
     return owned
@@ -113,6 +126,7 @@ REMAINS = {
     "refresh_tokens": "SELECT count(*) FROM refresh_tokens WHERE user_id = :user_id",
     "idempotency_keys": "SELECT count(*) FROM idempotency_keys WHERE user_id = :user_id",
     "login_attempts": "SELECT count(*) FROM login_attempts WHERE email = :email",
+    "mails": "SELECT count(*) FROM mails WHERE user_id = :user_id",
 }
 """What of the user's each table holds (`owned`'s ids)."""
 
