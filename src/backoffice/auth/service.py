@@ -214,16 +214,17 @@ class AuthService:
         await self.session.commit()
 
     async def revoke_refresh_tokens(self, user_id: int) -> None:
-        """Revoke every refresh family of the user: a password change and a deactivation
-        (`UserService.admin_update`), which also end the access tokens (token version).
+        """Revoke every refresh family of the user: a password change, a deactivation
+        (`UserService.admin_update`) and a sign-out everywhere
+        (`UserService.sign_out_everywhere`), which also end the access tokens (token
+        version).
         Part of the caller's transaction: the caller commits."""
         await self.tokens.revoke_all(user_id)
 
     async def logout_all(self, user: Principal) -> None:
         """Every device signed out, this one included: no refresh token is redeemable and
         no access token passes the caller check from the commit on."""
-        await self.passwords.end_access_tokens(user.id)
-        await self.revoke_refresh_tokens(user.id)
+        await self.passwords.sign_out_everywhere(user.id, self)
         await self.session.commit()
 
     async def delete_account(self, user: Principal, password: str) -> None:

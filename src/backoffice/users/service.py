@@ -212,10 +212,12 @@ class UserService:
         await self.delete(user_id, sign_ins)
         await self.session.commit()
 
-    async def end_access_tokens(self, user_id: int) -> None:
-        """Part of the caller's transaction: from its commit on, every access token
-        issued to the user so far is refused (the token version moves on)."""
+    async def sign_out_everywhere(self, user_id: int, sign_out: SignOut) -> None:
+        """Part of the caller's transaction: from its commit on, no access token issued
+        to the user so far passes the caller check (the token version moves on), and no
+        refresh token is redeemable."""
         await self.repo.bump_token_version(user_id)
+        await sign_out.revoke_refresh_tokens(user_id)
 
     async def _lock_for_admin(self, admin: Principal, user_id: int) -> UserRow:
         """The user's row, locked with the caller's (`lock_in_order`): 401 unless the
