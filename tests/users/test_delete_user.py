@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from backoffice import security
 from backoffice.idempotency.service import IdempotencyService
 from backoffice.mail.outbox import MailOutbox
-from backoffice.security import VerifiedTokens
+from backoffice.principal import Principal
+from backoffice.security import AccessClaims, VerifiedTokens
 from backoffice.settings import Settings
+from backoffice.users.service import UserLookup
 from tests.conftest import PASSWORD, SignedInUser, UserFactory
 from tests.factories import AccountFactory, EmployeeFactory, ItemFactory, UploadFactory
 
@@ -476,5 +478,37 @@ async def test_an_idempotent_create_by_a_user_deleted_after_its_caller_check_is_
         json={"name": "Late", "price": "1.00"},
         headers={**user.headers, "Idempotency-Key": "k-late"},
     )
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/users/me", {"password": PASSWORD}),
+        ("/users/me/password", {"current_password": PASSWORD, "new_password": "changed pw!"}),
+    ],
+)
+async def test_a_password_check_of_a_user_deleted_after_the_caller_check_is_401(
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    user: SignedInUser,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    body: dict[str, str],
+) -> None:
+    """The caller's own row is gone when the route reads its hash: the caller is refused,
+    not told that a user was not found (404)."""
+    real_check = UserLookup.active_principal
+
+    async def checked_then_deleted(self: UserLookup, claims: AccessClaims) -> Principal | None:
+        principal = await real_check(self, claims)
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+        return principal
+
+    monkeypatch.setattr(UserLookup, "active_principal", checked_then_deleted)
+    method = "DELETE" if path == "/users/me" else "POST"
+    response = await client.request(method, path, json=body, headers=user.headers)
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
