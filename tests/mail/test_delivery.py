@@ -8,12 +8,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.mail import delivery
 from backoffice.mail.backends import ConsoleBackend, SmtpBackend
 from backoffice.mail.delivery import MailDelivery
 from backoffice.mail.outbox import MailOutbox
+from tests.conftest import SignedInUser
 from tests.mail.conftest import counted, make_due, sessionmaker, stored_mails, write_resets
 from tests.mail_server import Mailbox, SmtpServer
 
@@ -236,3 +238,34 @@ async def test_metrics_count_mails_sent_retried_and_failed(client: httpx.AsyncCl
 
     for name in ("sent", "retried", "failed"):
         assert f"backoffice_mails_{name}_total " in response.text
+
+
+async def test_a_mail_the_task_could_not_claim_is_sent_by_the_sweep(
+    app: FastAPI, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await write_resets(app, "ada@example.com")
+
+    async def database_down(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("connection reset")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(delivery.MailRepository, "claim", database_down)
+        assert await app.state.mail_delivery.deliver(ids) == 0
+
+    assert await app.state.mail_sweeper.sweep_once() == 1
+    await mailbox.wait_for("ada@example.com")
+
+
+async def test_a_deleted_users_pending_mails_go_with_them(
+    app: FastAPI, engine: AsyncEngine, user: SignedInUser, mailbox: Mailbox
+) -> None:
+    async with sessionmaker(app)() as session:
+        outbox = MailOutbox(session, app.state.settings)
+        await outbox.password_changed(user.email, user_id=user.id)
+        await session.commit()
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+
+    assert await stored_mails(engine) == []
+    assert await app.state.mail_sweeper.sweep_once() == 0
+    assert mailbox.messages == []
