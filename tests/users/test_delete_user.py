@@ -63,43 +63,6 @@ def delete_user(
     return by_self if request.param == "self" else by_admin
 
 
-async def queue_a_mail(engine: AsyncEngine, settings: Settings, user: SignedInUser) -> None:
-    """A pending mail of the user's, as the account flows write them (no route of this
-    module queues one: a deletion sends none)."""
-    async with AsyncSession(engine) as session:
-        await MailOutbox(session, settings).password_changed(user.email, user_id=user.id)
-        await session.commit()
-
-
-async def own_one_of_everything(
-    client: httpx.AsyncClient,
-    user: SignedInUser,
-    make_account: AccountFactory,
-    make_employee: EmployeeFactory,
-    make_file: UploadFactory,
-) -> dict[str, Any]:
-    """One of each thing a user can have, as the bind values of `REMAINS`."""
-    account = await make_account(user)
-    employee = await make_employee(user, account["id"])
-    file = await make_file(user)
-    item = await client.post(
-        "/items",
-        json={"name": f"Keyed {user.id}", "price": "1.00", "image_file_id": file["id"]},
-        headers={**user.headers, "Idempotency-Key": "k-1"},
-    )
-    assert item.status_code == 201, item.text  # also a notification, and an idempotency key
-    failed = await client.post("/auth/login", json={"email": user.email, "password": "wrong-pw"})
-    assert failed.status_code == 401  # a login attempt on record
-    return {
-        "user_id": user.id,
-        "email": user.email,
-        "account_id": account["id"],
-        "employee_id": employee["id"],
-        "file_id": file["id"],
-        "item_id": item.json()["id"],
-    }
-
-
 @pytest.fixture
 def owned_by(
     client: httpx.AsyncClient,
@@ -109,11 +72,35 @@ def owned_by(
     make_employee: EmployeeFactory,
     make_file: UploadFactory,
 ) -> Owner:
-    """`await owned_by(user)`: one of everything, for `user`."""
+    """`await owned_by(user)`: one of each thing a user can have, made for `user`, as the
+    bind values of `REMAINS`."""
 
     async def owned(user: SignedInUser) -> dict[str, Any]:
-        await queue_a_mail(engine, settings, user)
-        return await own_one_of_everything(client, user, make_account, make_employee, make_file)
+        account = await make_account(user)
+        employee = await make_employee(user, account["id"])
+        file = await make_file(user)
+        item = await client.post(
+            "/items",
+            json={"name": f"Keyed {user.id}", "price": "1.00", "image_file_id": file["id"]},
+            headers={**user.headers, "Idempotency-Key": "k-1"},
+        )
+        assert item.status_code == 201, item.text  # also a notification and an idempotency key
+        failed = await client.post(
+            "/auth/login", json={"email": user.email, "password": "wrong-pw"}
+        )
+        assert failed.status_code == 401  # a login attempt on record
+        # A pending mail, as the account flows write them (no route here queues one).
+        async with AsyncSession(engine) as session:
+            await MailOutbox(session, settings).password_changed(user.email, user_id=user.id)
+            await session.commit()
+        return {
+            "user_id": user.id,
+            "email": user.email,
+            "account_id": account["id"],
+            "employee_id": employee["id"],
+            "file_id": file["id"],
+            "item_id": item.json()["id"],
+        }
 
     return owned
 
@@ -135,6 +122,26 @@ REMAINS = {
 
 async def remains(engine: AsyncEngine, owned: dict[str, Any]) -> dict[str, int]:
     return {table: await count(engine, sql, **owned) for table, sql in REMAINS.items()}
+
+
+async def test_every_table_that_names_a_user_cascades_and_is_checked_here(
+    engine: AsyncEngine,
+) -> None:
+    """A table added later with a user's id in it fails here until a deletion is shown
+    to remove its rows (and its foreign key cascades, as the migration must say)."""
+    async with engine.connect() as conn:
+        references = (
+            await conn.execute(
+                text(
+                    "SELECT conrelid::regclass::text, confdeltype::text FROM pg_constraint "
+                    "WHERE contype = 'f' AND confrelid = 'users'::regclass"
+                )
+            )
+        ).all()
+    actions = dict(references)  # a = no action, n = set null, c = cascade
+    assert actions
+    assert set(actions) <= set(REMAINS)
+    assert set(actions.values()) == {"c"}
 
 
 async def test_delete_me_with_the_right_password_is_204(
