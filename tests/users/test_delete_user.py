@@ -323,11 +323,10 @@ async def test_deleting_yourself_twice_is_401(
     assert again.json()["code"] == "not_authenticated"
 
 
-async def test_two_deletions_at_once_delete_once_and_refuse_the_other(
-    client: httpx.AsyncClient, user: SignedInUser, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Both pass the caller check and the password; the one held in bcrypt finds the
-    user gone when it locks the row."""
+@pytest.fixture
+def held_check(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """(entered, release): the next bcrypt check starts (`entered`), then waits in its
+    thread for `release`; later checks run as usual."""
     entered, release = threading.Event(), threading.Event()
     real_verify = security._verify_sync
 
@@ -338,6 +337,17 @@ async def test_two_deletions_at_once_delete_once_and_refuse_the_other(
         return real_verify(password, hashed)
 
     monkeypatch.setattr(security, "_verify_sync", held_verify)
+    return entered, release
+
+
+async def test_two_deletions_at_once_delete_once_and_refuse_the_other(
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    held_check: tuple[threading.Event, threading.Event],
+) -> None:
+    """Both pass the caller check and the password; the one held in bcrypt finds the
+    user gone when it locks the row."""
+    entered, release = held_check
     first = asyncio.create_task(delete_me(client, user))
     assert await asyncio.to_thread(entered.wait, 30)
     second = await delete_me(client, user)
@@ -345,32 +355,42 @@ async def test_two_deletions_at_once_delete_once_and_refuse_the_other(
     assert (second.status_code, (await first).status_code) == (204, 401)
 
 
-async def test_a_password_change_during_the_deletion_wins(
+CHANGES = {
+    "password change": (
+        "POST",
+        "/users/me/password",
+        {"current_password": PASSWORD, "new_password": "a changed password"},
+    ),
+    "deactivation": ("PATCH", "/users/{id}", {"is_active": False}),
+    "promotion": ("PATCH", "/users/{id}", {"role": "admin"}),
+}
+"""A change to the user that commits while their deletion waits for bcrypt."""
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [("password change", 401), ("deactivation", 401), ("promotion", 409)],
+)
+async def test_a_change_to_the_user_during_their_deletion_wins(
     client: httpx.AsyncClient,
     engine: AsyncEngine,
     user: SignedInUser,
-    monkeypatch: pytest.MonkeyPatch,
+    admin: SignedInUser,
+    held_check: tuple[threading.Event, threading.Event],
+    change: str,
+    status: int,
 ) -> None:
-    """The password the deletion checked is no longer the password: nothing is deleted."""
-    entered, release = threading.Event(), threading.Event()
-    real_verify = security._verify_sync
-
-    def held_verify(password: str, hashed: str) -> bool:
-        if not entered.is_set():
-            entered.set()
-            release.wait(30)
-        return real_verify(password, hashed)
-
-    monkeypatch.setattr(security, "_verify_sync", held_verify)
+    """The deletion locks the row and finds another password, an inactive user or an
+    admin (who is deleted by another admin only): nothing is deleted."""
+    entered, release = held_check
+    method, path, body = CHANGES[change]
+    headers = user.headers if path == "/users/me/password" else admin.headers
     deletion = asyncio.create_task(delete_me(client, user))
     assert await asyncio.to_thread(entered.wait, 30)
-    changed = await client.post(
-        "/users/me/password",
-        json={"current_password": PASSWORD, "new_password": "a changed password"},
-        headers=user.headers,
-    )
+    changed = await client.request(method, path.format(id=user.id), json=body, headers=headers)
     release.set()
-    assert (changed.status_code, (await deletion).status_code) == (204, 401)
+    assert changed.status_code in {200, 204}
+    assert (await deletion).status_code == status
     assert await user_exists(engine, user.id)
 
 
@@ -415,6 +435,22 @@ async def test_an_admin_deleting_a_deleted_user_is_404(
     assert (await client.delete(f"/users/{user.id}", headers=admin.headers)).status_code == 204
     again = await client.delete(f"/users/{user.id}", headers=admin.headers)
     assert again.status_code == 404
+
+
+@pytest.mark.parametrize("user_id", ["abc", "0", "-1", "2147483648"])
+async def test_an_admin_deleting_a_malformed_id_is_422(
+    client: httpx.AsyncClient, admin: SignedInUser, user_id: str
+) -> None:
+    response = await client.delete(f"/users/{user_id}", headers=admin.headers)
+    assert response.status_code == 422
+
+
+async def test_delete_by_id_without_a_token_is_401(
+    client: httpx.AsyncClient, engine: AsyncEngine, user: SignedInUser
+) -> None:
+    response = await client.delete(f"/users/{user.id}")
+    assert response.status_code == 401
+    assert await user_exists(engine, user.id)
 
 
 async def test_a_user_deleting_another_user_is_403_and_deletes_nothing(
