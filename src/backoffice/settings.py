@@ -107,12 +107,18 @@ class Settings(BaseSettings):
     rate_limit_refresh: str = "20/minute"
     rate_limit_refresh_unproven: str = "120/minute;20/second"
     rate_limit_register: str = "40/minute"
+    rate_limit_account_links: str = "40/minute"
     rate_limit_exempt_paths: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["/health/*", "/metrics", "/", "/docs*", "/redoc", "/openapi.json"]
     )
     rate_limit_exempt_cidrs: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit_max_keys: int = Field(default=100_000, ge=1)
     rate_limit_replicas: int = Field(default=1, ge=1)
+
+    # Account lifecycle: sign-in of an unverified address is refused (403) when true;
+    # reset and verification links per address and kind per hour, across replicas.
+    require_verified_email: bool = False
+    account_mails_per_hour: int = Field(default=3, ge=1)
 
     @field_validator(
         "cors_origins",
@@ -146,6 +152,7 @@ class Settings(BaseSettings):
         "rate_limit_refresh",
         "rate_limit_refresh_unproven",
         "rate_limit_register",
+        "rate_limit_account_links",
     )
     @classmethod
     def _parse_budget(cls, value: str) -> str:
