@@ -2,8 +2,10 @@
 
 import ipaddress
 import os
+from email.utils import parseaddr
 from functools import lru_cache
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from limits import parse_many
@@ -115,6 +117,23 @@ class Settings(BaseSettings):
     rate_limit_max_keys: int = Field(default=100_000, ge=1)
     rate_limit_replicas: int = Field(default=1, ge=1)
 
+    # Mail: how mails leave (console: logged, for development; smtp: sent), and the links
+    # they carry. Each link template holds `{token}` (a web page or an app's deep link).
+    email_backend: Literal["console", "smtp"] = "console"
+    email_from: str = "backoffice <no-reply@example.com>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    # Each step of an SMTP conversation; a whole send is cut at three times this.
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    mail_sweep_seconds: float = Field(default=10.0, gt=0)
+    password_reset_url: str = "http://localhost:8000/reset?token={token}"  # noqa: S105
+    email_verify_url: str = "http://localhost:8000/verify?token={token}"
+    password_reset_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    email_verify_hours: int = Field(default=48, ge=1, le=24 * 30)
+
     # Account lifecycle: sign-in of an unverified address is refused (403) when true;
     # reset and verification links per address and kind per hour, across replicas.
     require_verified_email: bool = False
@@ -175,6 +194,28 @@ class Settings(BaseSettings):
         """`ADMIN_PASSWORD=` (as `.env.example` has it) means "ask", not an empty password."""
         return None if value == "" else value
 
+    @field_validator("password_reset_url", "email_verify_url")
+    @classmethod
+    def _link_template(cls, value: str) -> str:
+        """A link a mail can carry: a scheme (`https`, or an app's own) and `{token}`."""
+        if "{token}" not in value:
+            raise ValueError(f"{value!r} has no {{token}} for the token to go in")
+        if not urlsplit(value).scheme:
+            raise ValueError(
+                f"{value!r} is not a URL like https://app.example.com/x?token={{token}}"
+            )
+        return value
+
+    @field_validator("email_from")
+    @classmethod
+    def _mail_address(cls, value: str) -> str:
+        """`name <address>` or a bare address, checked at start-up, not at the first mail."""
+        if "@" not in parseaddr(value)[1]:
+            raise ValueError(
+                f"{value!r} is not an address like 'backoffice <no-reply@example.com>'"
+            )
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str) -> str:
@@ -215,6 +256,11 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL uses a default password; set a real one in prod")
         if "*" in self.forwarded_allow_ips.split(","):
             problems.append("FORWARDED_ALLOW_IPS=* is not allowed in prod")
+        if self.email_backend == "console":
+            problems.append(
+                "EMAIL_BACKEND=console is not allowed in prod: it writes every mail to the log, "
+                "and a reset link there is a credential; set EMAIL_BACKEND=smtp and SMTP_HOST"
+            )
         if problems:
             raise ValueError("\n".join(problems))
         return self
