@@ -10,6 +10,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.mail_server import Mailbox, ReceivedMail
+
 RESET_SUBJECT = "Reset your password"
 CHANGED_SUBJECT = "Your password was changed"
 VERIFY_SUBJECT = "Confirm your email address"
@@ -18,14 +20,14 @@ NOTICE_SUBJECT = "A change of your email address was requested"
 NEW_PASSWORD = "a brand new password"
 
 
-async def mailed_token(mailbox: Any, to: str, subject: str) -> str:
-    """The token of the link in the newest mail to `to` whose subject starts as `subject`."""
+async def mailed_token(mailbox: Mailbox, to: str, subject: str) -> str:
+    """The token of the link in the first mail to `to` whose subject has `subject`."""
     mail = await mailbox.wait_for(to, subject_contains=subject)
     token: str = mailbox.token_of(mail)
     return token
 
 
-async def reset_token(client: httpx.AsyncClient, mailbox: Any, email: str) -> str:
+async def reset_token(client: httpx.AsyncClient, mailbox: Mailbox, email: str) -> str:
     response = await client.post("/auth/password/forgot", json={"email": email})
     assert response.status_code == 202, response.text
     return await mailed_token(mailbox, email, RESET_SUBJECT)
@@ -62,5 +64,5 @@ async def expire_links(engine: AsyncEngine) -> None:
         )
 
 
-async def mails_to(mailbox: Any, to: str, subject: str) -> list[Any]:
+def mails_to(mailbox: Mailbox, to: str, subject: str) -> list[ReceivedMail]:
     return [m for m in mailbox.messages if m.to == to and m.subject.startswith(subject)]

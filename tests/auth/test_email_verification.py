@@ -21,6 +21,7 @@ from tests.links import (
     reset_token,
     verify,
 )
+from tests.mail_server import Mailbox
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ async def test_a_new_user_is_unverified_with_nothing_pending(
 
 
 async def test_the_link_mailed_at_sign_up_verifies_the_address(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     token = await mailed_token(mailbox, user.email, VERIFY_SUBJECT)
     assert (await verify(client, token)).status_code == 204
@@ -51,7 +52,7 @@ async def test_the_link_mailed_at_sign_up_verifies_the_address(
 
 
 async def test_a_verification_link_works_once(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     token = await mailed_token(mailbox, user.email, VERIFY_SUBJECT)
     assert (await verify(client, token)).status_code == 204
@@ -60,7 +61,7 @@ async def test_a_verification_link_works_once(
 
 
 async def test_an_expired_verification_link_is_400(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser, engine: AsyncEngine
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser, engine: AsyncEngine
 ) -> None:
     token = await mailed_token(mailbox, user.email, VERIFY_SUBJECT)
     await expire_links(engine)
@@ -70,7 +71,7 @@ async def test_an_expired_verification_link_is_400(
 
 
 async def test_a_reset_link_is_no_verification_link(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     token = await reset_token(client, mailbox, user.email)
     response = await verify(client, token)
@@ -97,13 +98,13 @@ async def test_a_verification_without_a_token_string_is_422(
 
 
 async def test_resend_mails_a_new_link_and_voids_the_old_one(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     older = await mailed_token(mailbox, user.email, VERIFY_SUBJECT)
     response = await client.post("/auth/email/verify/resend", headers=user.headers)
     assert response.status_code == 202
     for _ in range(100):
-        mails = await mails_to(mailbox, user.email, VERIFY_SUBJECT)
+        mails = mails_to(mailbox, user.email, VERIFY_SUBJECT)
         if len(mails) == 2:
             break
         await asyncio.sleep(0.05)
@@ -113,7 +114,7 @@ async def test_resend_mails_a_new_link_and_voids_the_old_one(
 
 
 async def test_resend_with_nothing_to_verify_is_409(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     await verify(client, await mailed_token(mailbox, user.email, VERIFY_SUBJECT))
     response = await client.post("/auth/email/verify/resend", headers=user.headers)
@@ -135,12 +136,12 @@ async def test_resend_past_the_hourly_links_is_429_with_retry_after(
 
 
 async def test_a_throttled_resend_leaves_the_last_link_working(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     for _ in range(3):
         await client.post("/auth/email/verify/resend", headers=user.headers)
     for _ in range(100):
-        mails = await mails_to(mailbox, user.email, VERIFY_SUBJECT)
+        mails = mails_to(mailbox, user.email, VERIFY_SUBJECT)
         if len(mails) == 3:
             break
         await asyncio.sleep(0.05)
@@ -165,7 +166,7 @@ async def test_sign_in_of_an_unverified_address_with_a_wrong_password_is_401(
 
 
 async def test_sign_in_after_following_the_link_works_when_required(
-    mailbox: Any, client: httpx.AsyncClient, verified_email_required: None
+    mailbox: Mailbox, client: httpx.AsyncClient, verified_email_required: None
 ) -> None:
     await register(client, "new@example.com")
     await verify(client, await mailed_token(mailbox, "new@example.com", VERIFY_SUBJECT))
@@ -173,7 +174,7 @@ async def test_sign_in_after_following_the_link_works_when_required(
 
 
 async def test_a_reset_lets_an_unverified_user_in_when_required(
-    mailbox: Any, client: httpx.AsyncClient, verified_email_required: None
+    mailbox: Mailbox, client: httpx.AsyncClient, verified_email_required: None
 ) -> None:
     """A lost sign-up mail is no dead end: the reset link proves the address too."""
     await register(client, "new@example.com")

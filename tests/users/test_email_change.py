@@ -1,12 +1,12 @@
 """An email change takes effect once the new address confirms it, and the old one hears of it."""
 
 import asyncio
-from typing import Any
 
 import httpx
 
 from tests.conftest import PASSWORD, SignedInUser
 from tests.links import NOTICE_SUBJECT, VERIFY_SUBJECT, login, mailed_token, mails_to, me, verify
+from tests.mail_server import Mailbox
 
 NEW_EMAIL = "ada.king@example.com"
 
@@ -27,7 +27,7 @@ async def test_an_email_change_keeps_the_email_and_shows_the_pending_one(
 
 
 async def test_an_email_change_mails_a_link_to_the_new_address(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     await change_email(client, user)
     token = await mailed_token(mailbox, NEW_EMAIL, VERIFY_SUBJECT)
@@ -41,7 +41,7 @@ async def test_an_email_change_mails_a_link_to_the_new_address(
 
 
 async def test_an_email_change_mails_a_notice_to_the_old_address(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     await change_email(client, user)
     notice = await mailbox.wait_for(user.email, subject_contains=NOTICE_SUBJECT)
@@ -49,7 +49,7 @@ async def test_an_email_change_mails_a_notice_to_the_old_address(
 
 
 async def test_after_the_change_the_user_signs_in_with_the_new_address(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     await change_email(client, user)
     await verify(client, await mailed_token(mailbox, NEW_EMAIL, VERIFY_SUBJECT))
@@ -69,7 +69,7 @@ async def test_a_change_to_a_taken_address_answers_as_any_other(
 
 
 async def test_confirming_an_address_taken_meanwhile_is_409(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     await change_email(client, user)
     token = await mailed_token(mailbox, NEW_EMAIL, VERIFY_SUBJECT)
@@ -81,7 +81,7 @@ async def test_confirming_an_address_taken_meanwhile_is_409(
 
 
 async def test_sending_the_current_address_cancels_a_pending_change(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     await change_email(client, user)
     token = await mailed_token(mailbox, NEW_EMAIL, VERIFY_SUBJECT)
@@ -92,7 +92,7 @@ async def test_sending_the_current_address_cancels_a_pending_change(
 
 
 async def test_a_newer_change_voids_the_link_of_the_older_one(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     await change_email(client, user, "first@example.com")
     first = await mailed_token(mailbox, "first@example.com", VERIFY_SUBJECT)
@@ -104,14 +104,14 @@ async def test_a_newer_change_voids_the_link_of_the_older_one(
 
 
 async def test_resend_mails_a_new_link_to_the_pending_address(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     await change_email(client, user)
     await mailed_token(mailbox, NEW_EMAIL, VERIFY_SUBJECT)
     response = await client.post("/auth/email/verify/resend", headers=user.headers)
     assert response.status_code == 202
     for _ in range(100):
-        mails = await mails_to(mailbox, NEW_EMAIL, VERIFY_SUBJECT)
+        mails = mails_to(mailbox, NEW_EMAIL, VERIFY_SUBJECT)
         if len(mails) == 2:
             break
         await asyncio.sleep(0.05)
@@ -120,9 +120,9 @@ async def test_resend_mails_a_new_link_to_the_pending_address(
 
 
 async def test_a_name_change_alone_sends_no_mail(
-    mailbox: Any, client: httpx.AsyncClient, user: SignedInUser
+    mailbox: Mailbox, client: httpx.AsyncClient, user: SignedInUser
 ) -> None:
     await mailed_token(mailbox, user.email, VERIFY_SUBJECT)  # sign-up's
     response = await client.patch("/users/me", json={"full_name": "Renamed"}, headers=user.headers)
     assert response.json()["pending_email"] is None
-    assert await mails_to(mailbox, user.email, NOTICE_SUBJECT) == []
+    assert mails_to(mailbox, user.email, NOTICE_SUBJECT) == []
