@@ -37,6 +37,7 @@ MAIL_SETTINGS: dict[str, Any] = {
     "smtp_host": "127.0.0.1",
     "smtp_tls": "none",
     "smtp_timeout_seconds": 5,
+    "mail_sweep_seconds": 3600,  # tests run the sweep themselves
     "email_from": "backoffice <no-reply@backoffice.test>",
     "password_reset_url": "https://app.example.com/reset?token={token}",
     "email_verify_url": "https://app.example.com/verify?token={token}",

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.functional_validators import AfterValidator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -26,6 +27,24 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AppEnv = Literal["dev", "test", "prod"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def link_template(value: str) -> str:
+    """A link a mail can carry: a scheme (`https`, or an app's own) and `{token}`."""
+    if "{token}" not in value or not urlsplit(value).scheme:
+        raise ValueError(f"{value!r} is not a link like https://app.example.com/x?token={{token}}")
+    return value
+
+
+def mail_address(value: str) -> str:
+    """`Name <address>` or a bare address, checked at start-up, not at the first mail."""
+    if "@" in parseaddr(value)[1]:
+        return value
+    raise ValueError(f"{value!r} is not an address like 'Name <no-reply@example.com>'")
+
+
+LinkTemplate = Annotated[str, AfterValidator(link_template)]
+MailAddress = Annotated[str, AfterValidator(mail_address)]
 
 
 def default_hash_threads() -> int:
@@ -120,7 +139,7 @@ class Settings(BaseSettings):
     # Mail: how mails leave (console: logged, for development; smtp: sent), and the links
     # they carry. Each link template holds `{token}` (a web page or an app's deep link).
     email_backend: Literal["console", "smtp"] = "console"
-    email_from: str = "backoffice <no-reply@example.com>"
+    email_from: MailAddress = "backoffice <no-reply@example.com>"
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str = ""
@@ -129,8 +148,8 @@ class Settings(BaseSettings):
     # Each step of an SMTP conversation; a whole send is cut at three times this.
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     mail_sweep_seconds: float = Field(default=10.0, gt=0)
-    password_reset_url: str = "http://localhost:8000/reset?token={token}"  # noqa: S105
-    email_verify_url: str = "http://localhost:8000/verify?token={token}"
+    password_reset_url: LinkTemplate = "http://localhost:8000/reset?token={token}"  # noqa: S105
+    email_verify_url: LinkTemplate = "http://localhost:8000/verify?token={token}"
     password_reset_minutes: int = Field(default=30, ge=1, le=24 * 60)
     email_verify_hours: int = Field(default=48, ge=1, le=24 * 30)
 
@@ -193,28 +212,6 @@ class Settings(BaseSettings):
     def _empty_means_prompt(cls, value: object) -> object:
         """`ADMIN_PASSWORD=` (as `.env.example` has it) means "ask", not an empty password."""
         return None if value == "" else value
-
-    @field_validator("password_reset_url", "email_verify_url")
-    @classmethod
-    def _link_template(cls, value: str) -> str:
-        """A link a mail can carry: a scheme (`https`, or an app's own) and `{token}`."""
-        if "{token}" not in value:
-            raise ValueError(f"{value!r} has no {{token}} for the token to go in")
-        if not urlsplit(value).scheme:
-            raise ValueError(
-                f"{value!r} is not a URL like https://app.example.com/x?token={{token}}"
-            )
-        return value
-
-    @field_validator("email_from")
-    @classmethod
-    def _mail_address(cls, value: str) -> str:
-        """`name <address>` or a bare address, checked at start-up, not at the first mail."""
-        if "@" not in parseaddr(value)[1]:
-            raise ValueError(
-                f"{value!r} is not an address like 'backoffice <no-reply@example.com>'"
-            )
-        return value
 
     @field_validator("database_url")
     @classmethod
