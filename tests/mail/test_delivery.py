@@ -3,16 +3,19 @@ while the SMTP server fails, and sent once."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.mail import delivery
 from backoffice.mail.backends import ConsoleBackend, SmtpBackend
 from backoffice.mail.delivery import MailDelivery
 from backoffice.mail.outbox import MailOutbox
+from tests.conftest import SignedInUser
 from tests.mail.conftest import counted, make_due, sessionmaker, stored_mails, write_resets
 from tests.mail_server import Mailbox, SmtpServer
 
@@ -105,38 +108,41 @@ async def test_two_sweepers_and_a_delivery_task_send_each_mail_once(
     assert sorted(mail.to for mail in mailbox.messages) == addresses
 
 
+async def deliver_refused(
+    app: FastAPI, engine: AsyncEngine, smtp_server: SmtpServer, reply: str
+) -> tuple[Any, float, float]:
+    """One mail whose recipient the server refuses with `reply`: its row after one
+    attempt, and how much the failed and retried counters grew."""
+    failed, retried = counted("failed"), counted("retried")
+    smtp_server.recorder.refuse_recipients_with = reply
+    ids = await write_resets(app, "ada@example.com")
+    assert await app.state.mail_delivery.deliver(ids) == 0
+    [row] = await stored_mails(engine)
+    return row, counted("failed") - failed, counted("retried") - retried
+
+
 async def test_a_recipient_refused_for_good_is_given_up_at_once(
     app: FastAPI, engine: AsyncEngine, mailbox: Mailbox, smtp_server: SmtpServer
 ) -> None:
-    failed, retried = counted("failed"), counted("retried")
-    smtp_server.recorder.refuse_recipients_with = "550 5.1.1 No such user here"
-    ids = await write_resets(app, "nobody@example.com")
+    row, failed, retried = await deliver_refused(app, engine, smtp_server, "550 5.1.1 No such user")
 
-    assert await app.state.mail_delivery.deliver(ids) == 0
-
-    [row] = await stored_mails(engine)
     assert row.failed_at is not None
     assert "550" in row.last_error
     assert (row.body_text, row.body_html) == (None, None)
-    assert (counted("failed"), counted("retried")) == (failed + 1, retried)
+    assert (failed, retried) == (1, 0)
     assert mailbox.messages == []
 
 
 async def test_a_recipient_refused_for_now_is_retried_later(
     app: FastAPI, engine: AsyncEngine, mailbox: Mailbox, smtp_server: SmtpServer
 ) -> None:
-    failed, retried = counted("failed"), counted("retried")
-    smtp_server.recorder.refuse_recipients_with = "451 4.3.0 Try again later"
-    ids = await write_resets(app, "ada@example.com")
+    row, failed, retried = await deliver_refused(app, engine, smtp_server, "451 4.3.0 Try later")
 
-    assert await app.state.mail_delivery.deliver(ids) == 0
-
-    [row] = await stored_mails(engine)
     assert (row.failed_at, row.sent_at) == (None, None)
     assert row.waiting
     assert "451" in row.last_error
     assert row.body_text is not None
-    assert (counted("failed"), counted("retried")) == (failed, retried + 1)
+    assert (failed, retried) == (0, 1)
 
 
 async def test_a_mail_is_given_up_after_its_last_attempt(
@@ -232,3 +238,34 @@ async def test_metrics_count_mails_sent_retried_and_failed(client: httpx.AsyncCl
 
     for name in ("sent", "retried", "failed"):
         assert f"backoffice_mails_{name}_total " in response.text
+
+
+async def test_a_mail_the_task_could_not_claim_is_sent_by_the_sweep(
+    app: FastAPI, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await write_resets(app, "ada@example.com")
+
+    async def database_down(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("connection reset")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(delivery.MailRepository, "claim", database_down)
+        assert await app.state.mail_delivery.deliver(ids) == 0
+
+    assert await app.state.mail_sweeper.sweep_once() == 1
+    await mailbox.wait_for("ada@example.com")
+
+
+async def test_a_deleted_users_pending_mails_go_with_them(
+    app: FastAPI, engine: AsyncEngine, user: SignedInUser, mailbox: Mailbox
+) -> None:
+    async with sessionmaker(app)() as session:
+        outbox = MailOutbox(session, app.state.settings)
+        await outbox.password_changed(user.email, user_id=user.id)
+        await session.commit()
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+
+    assert await stored_mails(engine) == []
+    assert await app.state.mail_sweeper.sweep_once() == 0
+    assert mailbox.messages == []
