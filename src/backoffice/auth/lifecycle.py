@@ -67,7 +67,7 @@ def digest_of(token: str) -> str:
 
 class AccountLifecycle:
     """Also the users module's `AddressVerification`: registration and an email change
-    send their links through here, in their own transaction."""
+    send their links through here, in the transaction of the change."""
 
     def __init__(
         self,
