@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     rate_limit_refresh: str = "20/minute"
     rate_limit_refresh_unproven: str = "120/minute;20/second"
     rate_limit_register: str = "40/minute"
+    rate_limit_account_links: str = "40/minute"
     rate_limit_exempt_paths: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["/health/*", "/metrics", "/", "/docs*", "/redoc", "/openapi.json"]
     )
@@ -151,6 +152,11 @@ class Settings(BaseSettings):
     email_verify_url: LinkTemplate = "http://localhost:8000/verify?token={token}"
     password_reset_minutes: int = Field(default=30, ge=1, le=24 * 60)
     email_verify_hours: int = Field(default=48, ge=1, le=24 * 30)
+
+    # Account lifecycle: sign-in of an unverified address is refused (403) when true;
+    # reset and verification links per address and kind per hour, across replicas.
+    require_verified_email: bool = False
+    account_mails_per_hour: int = Field(default=3, ge=1)
 
     @field_validator(
         "cors_origins",
@@ -184,6 +190,7 @@ class Settings(BaseSettings):
         "rate_limit_refresh",
         "rate_limit_refresh_unproven",
         "rate_limit_register",
+        "rate_limit_account_links",
     )
     @classmethod
     def _parse_budget(cls, value: str) -> str:

@@ -10,14 +10,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice import security
 from backoffice.idempotency.service import IdempotencyService
-from backoffice.mail.outbox import MailOutbox
 from backoffice.principal import Principal
 from backoffice.security import AccessClaims, VerifiedTokens
-from backoffice.settings import Settings
 from backoffice.users.service import UserLookup
 from tests.conftest import PASSWORD, SignedInUser, UserFactory
 from tests.factories import AccountFactory, EmployeeFactory, ItemFactory, UploadFactory
@@ -66,8 +64,6 @@ def delete_user(
 @pytest.fixture
 def owned_by(
     client: httpx.AsyncClient,
-    engine: AsyncEngine,
-    settings: Settings,
     make_account: AccountFactory,
     make_employee: EmployeeFactory,
     make_file: UploadFactory,
@@ -89,10 +85,8 @@ def owned_by(
             "/auth/login", json={"email": user.email, "password": "wrong-pw"}
         )
         assert failed.status_code == 401  # a login attempt on record
-        # A pending mail, as the account flows write them (no route here queues one).
-        async with AsyncSession(engine) as session:
-            await MailOutbox(session, settings).password_changed(user.email, user_id=user.id)
-            await session.commit()
+        forgot = await client.post("/auth/password/forgot", json={"email": user.email})
+        assert forgot.status_code == 202  # a reset token and its mail (sign-up wrote others)
         return {
             "user_id": user.id,
             "email": user.email,
@@ -116,6 +110,7 @@ REMAINS = {
     "idempotency_keys": "SELECT count(*) FROM idempotency_keys WHERE user_id = :user_id",
     "login_attempts": "SELECT count(*) FROM login_attempts WHERE email = :email",
     "mails": "SELECT count(*) FROM mails WHERE user_id = :user_id",
+    "one_time_tokens": "SELECT count(*) FROM one_time_tokens WHERE user_id = :user_id",
 }
 """What of the user's each table holds (`owned`'s ids)."""
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.auth.repository import LoginAttemptRepository, RefreshTokenRepository, SessionRow
 from backoffice.auth.schemas import TokenPair
-from backoffice.errors import BadRequest, NotFound, Throttled, Unauthorized
+from backoffice.errors import BadRequest, Forbidden, NotFound, Throttled, Unauthorized
 from backoffice.pagination import ListQuery
 from backoffice.principal import Identity, Principal
 from backoffice.schemas import normalize_email
@@ -59,6 +59,11 @@ class PasswordRefused(Unauthorized):
 
     code = "wrong_password"
     message = "Password is incorrect"
+
+
+class EmailNotVerified(Forbidden):
+    code = "email_not_verified"
+    message = "Confirm your email address first: follow the link mailed to it"
 
 
 class SessionNotFound(NotFound):
@@ -124,7 +129,9 @@ class AuthService:
 
         The attempt is counted (and committed) before bcrypt runs, so the throttle holds
         under parallel guesses and a slow hash never holds a pooled connection; a
-        successful login clears the count.
+        successful login clears the count. With `REQUIRE_VERIFIED_EMAIL`, an unverified
+        address is refused only after the password check, so it tells nothing to anyone
+        without the password.
         """
         email = normalize_email(email)
         if "\x00" in email or len(email) > MAX_EMAIL_CHARS:
@@ -153,6 +160,9 @@ class AuthService:
             await self.session.rollback()
             raise InvalidCredentials()
         await self.attempts.clear(email)
+        if self.settings.require_verified_email and not user.email_verified:
+            await self.session.commit()
+            raise EmailNotVerified()
         pair, _ = await self._issue(identity, None, device)
         await self.session.commit()
         return pair

@@ -13,7 +13,7 @@ from backoffice.auth.dependencies import (
     forbid_caching,
 )
 from backoffice.auth.service import PasswordRefused, WrongCurrentPassword
-from backoffice.auth.service_dependencies import AuthServiceDep
+from backoffice.auth.service_dependencies import AccountLifecycleDep, AuthServiceDep
 from backoffice.errors import Throttled
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
@@ -33,7 +33,7 @@ from backoffice.users.schemas import (
     UserRead,
     UserUpdate,
 )
-from backoffice.users.service import CannotChangeSelf, CannotDeleteSelf, EmailTaken, UserNotFound
+from backoffice.users.service import CannotChangeSelf, CannotDeleteSelf, UserNotFound
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=BodyRoute)
 
@@ -57,11 +57,14 @@ async def read_me(caller: CallerCheckDep, users: UserReadsDep, response: Respons
     response_model=UserRead,
     operation_id="users-update-me",
     dependencies=[NoStore],
-    summary="Change the signed-in user's name or email",
-    responses=errors(401, EmailTaken, 422),
+    summary="Change the signed-in user's name, or ask to change the email (confirmed by a "
+    "link mailed to the new address)",
+    responses=errors(401, 422),
 )
-async def update_me(body: UserUpdate, user: CurrentUser, users: UserServiceDep) -> UserRow:
-    return await users.update_profile(user.id, body)
+async def update_me(
+    body: UserUpdate, user: CurrentUser, users: UserServiceDep, lifecycle: AccountLifecycleDep
+) -> UserRow:
+    return await users.update_profile(user.id, body, lifecycle)
 
 
 @router.post(

@@ -53,6 +53,15 @@ class SignInRecords(Protocol):
     async def forget_sign_ins(self, email: str) -> None: ...
 
 
+class AddressVerification(Protocol):
+    """The auth module's verification links (`AccountLifecycle`), written in the caller's
+    transaction (the caller commits); passed in, as auth's services import this module."""
+
+    async def verify_new_user(self, user_id: int, email: str) -> None: ...
+
+    async def verify_email_change(self, user_id: int, old_email: str, new_email: str) -> None: ...
+
+
 CONSTRAINT_ERRORS: ConstraintErrors = {"uq_users_email": EmailTaken}
 
 
@@ -124,12 +133,27 @@ class UserService:
         self.hasher = hasher
         self.repo = UserRepository(session)
 
-    async def register(self, data: UserCreate, role: Role = Role.USER) -> UserRow:
+    async def register(
+        self,
+        data: UserCreate,
+        role: Role = Role.USER,
+        *,
+        verification: AddressVerification | None = None,
+    ) -> UserRow:
+        """`verification` mails the new address a link to confirm it, in the same
+        transaction; without it (`create-admin`: the operator vouches for the address)
+        the address counts as verified at once."""
         hashed = await self.hasher.hash(data.password)
         async with integrity_errors(self.session, CONSTRAINT_ERRORS):
             user = await self.repo.add(
-                email=data.email, hashed_password=hashed, full_name=data.full_name, role=role
+                email=data.email,
+                hashed_password=hashed,
+                full_name=data.full_name,
+                role=role,
+                email_verified=verification is None,
             )
+            if verification is not None:
+                await verification.verify_new_user(user.id, user.email)
             await self.session.commit()
         return user
 
@@ -156,12 +180,22 @@ class UserService:
         await self.repo.bump_token_version(user_id)
         return True
 
-    async def update_profile(self, user_id: int, data: UserUpdate) -> UserRow:
-        async with integrity_errors(self.session, CONSTRAINT_ERRORS):
-            user = await self.repo.update(user_id, data)
-            if user is None:
-                raise UserNotFound()
-            await self.session.commit()
+    async def update_profile(
+        self, user_id: int, data: UserUpdate, verification: AddressVerification
+    ) -> UserRow:
+        """A new name applies at once; a new address only once a link mailed to it is
+        followed (`pending_email` until then), and the current address hears of it.
+
+        An address another account holds is answered exactly as any other (its link
+        then fails for whoever follows it), so this is no oracle of who has an account.
+        Sending the current address again cancels a pending change.
+        """
+        user = await self.repo.update_profile(user_id, data.full_name, data.email)
+        if user is None:
+            raise UserNotFound()
+        if data.email is not None and user.pending_email == data.email:
+            await verification.verify_email_change(user_id, user.email, data.email)
+        await self.session.commit()
         return user
 
     async def admin_update(
@@ -181,7 +215,7 @@ class UserService:
             data.is_active is False or (data.role or Role.ADMIN) != Role.ADMIN
         ):
             raise CannotChangeSelf()
-        updated = await self.repo.update(user_id, data)
+        updated = await self.repo.update(user_id, data.model_dump(exclude_none=True))
         if updated is None:  # pragma: no cover - locked above
             raise UserNotFound()
         if data.is_active is False or (data.role or user.role) != user.role:
