@@ -16,9 +16,12 @@ from backoffice import security
 from backoffice.idempotency.service import IdempotencyService
 from backoffice.principal import Principal
 from backoffice.security import AccessClaims, VerifiedTokens
+from backoffice.settings import Settings
 from backoffice.users.service import UserLookup
 from tests.conftest import PASSWORD, SignedInUser, UserFactory
 from tests.factories import AccountFactory, EmployeeFactory, ItemFactory, UploadFactory
+from tests.links import reset, reset_token
+from tests.mail_server import Mailbox
 
 Deleter = Callable[[SignedInUser], Awaitable[httpx.Response]]
 Owner = Callable[[SignedInUser], Awaitable[dict[str, Any]]]
@@ -276,6 +279,35 @@ async def test_the_old_token_is_no_token_of_the_new_user_of_the_address(
         json={"email": user.email, "password": "another password", "full_name": "New"},
     )
     assert (await client.get("/users/me", headers=user.headers)).status_code == 401
+
+
+async def test_a_reset_link_mailed_before_the_deletion_is_dead_after_it(
+    client: httpx.AsyncClient, mailbox: Mailbox, user: SignedInUser, delete_user: Deleter
+) -> None:
+    """Also for a new user of the address: the link was the deleted user's."""
+    token = await reset_token(client, mailbox, user.email)
+    assert (await delete_user(user)).status_code == 204
+    await client.post(
+        "/auth/register",
+        json={"email": user.email, "password": "another password", "full_name": "New"},
+    )
+    refused = await reset(client, token)
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "invalid_token"
+
+
+async def test_signing_up_and_deleting_in_a_loop_mails_an_address_no_more_than_its_limit(
+    client: httpx.AsyncClient, engine: AsyncEngine, settings: Settings, make_user: UserFactory
+) -> None:
+    """The deleted users' links still count toward the address's hourly limit: without
+    that, each sign-up after a deletion mailed the address a new verification link."""
+    links = []
+    for _ in range(settings.account_mails_per_hour + 1):
+        user = await make_user(email="someone.else@example.com")
+        sql = "SELECT count(*) FROM one_time_tokens WHERE user_id = :id"
+        links.append(await count(engine, sql, id=user.id))
+        assert (await delete_me(client, user)).status_code == 204
+    assert links == [1] * settings.account_mails_per_hour + [0]
 
 
 async def test_a_wrong_password_is_401_and_deletes_nothing(

@@ -205,6 +205,16 @@ class OneTimeTokenRepository:
             .values(used_at=func.now())
         )
 
+    async def disown(self, user_id: int) -> None:
+        """Expire the tokens of a user about to be deleted and detach them from the user:
+        they still count toward their address's hourly limit (`recent` counts by
+        `created_at`), and are pruned from an hour on, not after a link's whole lifetime."""
+        await self.session.execute(
+            update(OneTimeToken)
+            .where(OneTimeToken.user_id == user_id)
+            .values(user_id=None, expires_at=func.least(OneTimeToken.expires_at, func.now()))
+        )
+
     async def usable(self, purpose: str, token_hash: str) -> bool:
         """Whether the token would be consumed now (a read: `consume` decides)."""
         found = await self.session.scalar(

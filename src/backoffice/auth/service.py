@@ -6,7 +6,12 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.auth.repository import LoginAttemptRepository, RefreshTokenRepository, SessionRow
+from backoffice.auth.repository import (
+    LoginAttemptRepository,
+    OneTimeTokenRepository,
+    RefreshTokenRepository,
+    SessionRow,
+)
 from backoffice.auth.schemas import TokenPair
 from backoffice.errors import BadRequest, Forbidden, NotFound, Throttled, Unauthorized
 from backoffice.pagination import ListQuery
@@ -264,13 +269,18 @@ class AuthService:
         if identity.role == Role.ADMIN:  # promoted since the caller check
             await self.session.rollback()
             raise CannotDeleteSelf()
-        await self.passwords.delete(user.id, self)
+        await self.passwords.delete(user.id, email, self)
         await self.session.commit()
 
-    async def forget_sign_ins(self, email: str) -> None:
-        """A deleted user's failed sign-ins, kept by email (no foreign key): part of the
-        caller's transaction. The address may register again with a clean slate."""
+    async def settle_deletion(self, user_id: int, email: str) -> None:
+        """Before a user is deleted, in the deletion's transaction. The failed sign-ins of
+        the email go (kept by email, no foreign key cascades to them): the address may
+        register again with a clean slate. The user's mailed links are expired and kept
+        without the user, as links to an address with no account are, so they still
+        count toward the address's `ACCOUNT_MAILS_PER_HOUR` until pruned: else signing
+        up and deleting in a loop would mail any address without limit."""
         await self.attempts.clear(email)
+        await OneTimeTokenRepository(self.session).disown(user_id)
 
     async def _count_attempt(self, email: str) -> int:
         """Count a password check of `email` (committed by the caller); 429 past the limit."""

@@ -159,14 +159,11 @@ class UserRepository:
             update(User).where(User.id == user_id).values(token_version=User.token_version + 1)
         )
 
-    async def delete(self, user_id: int) -> str | None:
+    async def delete(self, user_id: int) -> None:
         """Delete the user and, by the foreign keys' `ON DELETE CASCADE`, all that is theirs:
         accounts and their employees, items, files, notifications, refresh tokens,
-        idempotency keys and mails. The deleted user's email, or None if it was gone."""
-        email: str | None = await self.session.scalar(
-            delete(User).where(User.id == user_id).returning(User.email)
-        )
-        return email
+        idempotency keys, mails and one-time tokens."""
+        await self.session.execute(delete(User).where(User.id == user_id))
 
     async def credentials(self, email: str) -> Credentials | None:
         row = (

@@ -46,11 +46,12 @@ class SignOut(Protocol):
     async def revoke_refresh_tokens(self, user_id: int) -> None: ...
 
 
-class SignInRecords(Protocol):
-    """The auth module's records kept by email, which no foreign key ties to the user
-    (`AuthService.forget_sign_ins`); passed in, as `SignOut` is."""
+class AuthRecords(Protocol):
+    """What the auth module keeps about a user's address, which a deletion settles
+    before the foreign keys cascade (`AuthService.settle_deletion`); passed in, as
+    `SignOut` is."""
 
-    async def forget_sign_ins(self, email: str) -> None: ...
+    async def settle_deletion(self, user_id: int, email: str) -> None: ...
 
 
 class AddressVerification(Protocol):
@@ -228,22 +229,21 @@ class UserService:
         await self.session.commit()
         return updated
 
-    async def delete(self, user_id: int, sign_ins: SignInRecords) -> None:
-        """Part of the caller's transaction (the caller commits): the user, everything
-        the foreign keys cascade to (`UserRepository.delete`), and the sign-in records
-        of the email. A user gone already is no error: the outcome is the same."""
-        email = await self.repo.delete(user_id)
-        if email is not None:
-            await sign_ins.forget_sign_ins(email)
+    async def delete(self, user_id: int, email: str, records: AuthRecords) -> None:
+        """Part of the caller's transaction (the caller commits; the user's row locked):
+        the auth module's records of the address settled, then the user and everything
+        the foreign keys cascade to (`UserRepository.delete`)."""
+        await records.settle_deletion(user_id, email)
+        await self.repo.delete(user_id)
 
-    async def admin_delete(self, admin: Principal, user_id: int, sign_ins: SignInRecords) -> None:
+    async def admin_delete(self, admin: Principal, user_id: int, records: AuthRecords) -> None:
         """Locks as `admin_update` does: the caller must still be an active admin once its
         row is locked, and no admin deletes themself here, so at least one active admin
         (the caller) always remains."""
-        await self._lock_for_admin(admin, user_id)
+        user = await self._lock_for_admin(admin, user_id)
         if user_id == admin.id:
             raise CannotDeleteSelf()
-        await self.delete(user_id, sign_ins)
+        await self.delete(user_id, user.email, records)
         await self.session.commit()
 
     async def sign_out_everywhere(self, user_id: int, sign_out: SignOut) -> None:
