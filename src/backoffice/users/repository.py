@@ -162,7 +162,8 @@ class UserRepository:
     async def delete(self, user_id: int) -> None:
         """Delete the user and, by the foreign keys' `ON DELETE CASCADE`, all that is theirs:
         accounts and their employees, items, files, notifications, refresh tokens,
-        idempotency keys, mails and one-time tokens."""
+        idempotency keys and mails (one-time tokens too, but `AuthService.settle_deletion`
+        detaches those first)."""
         await self.session.execute(delete(User).where(User.id == user_id))
 
     async def credentials(self, email: str) -> Credentials | None:
