@@ -20,13 +20,19 @@ SCRATCH_DB = "migration_check"
 
 @pytest.fixture
 async def scratch_url(engine: AsyncEngine, migrated_url: str) -> AsyncIterator[str]:
-    """An empty database of its own, so tearing the schema down disturbs no other test."""
+    """An empty database of its own, so tearing the schema down disturbs no other test.
+
+    Creating and dropping a database copies and removes files: on a loaded machine that
+    outlasts the service's statement timeout, which is no limit a test means to check.
+    """
     admin = engine.execution_options(isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
+        await conn.execute(text("SET statement_timeout = 0"))
         await conn.execute(text(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)"))
         await conn.execute(text(f"CREATE DATABASE {SCRATCH_DB}"))
     yield make_url(migrated_url).set(database=SCRATCH_DB).render_as_string(hide_password=False)
     async with admin.connect() as conn:
+        await conn.execute(text("SET statement_timeout = 0"))
         await conn.execute(text(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)"))
 
 
