@@ -25,6 +25,7 @@ from backoffice.cli import alembic_config
 from backoffice.db import apply_statement_timeout
 from backoffice.main import create_app
 from backoffice.settings import Settings
+from tests.redis_server import RedisServer, redis_binary
 
 pytest_plugins = ["tests.factories"]
 
@@ -166,3 +167,24 @@ async def admin(make_user: UserFactory) -> SignedInUser:
 
 def project_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real `redis-server` for the session (`make e2e-deps` installs it); see `unavailable`."""
+    binary = redis_binary()
+    if binary is None:
+        from tests.e2e.conftest import unavailable
+
+        unavailable("redis-server is not installed (.ci/install-e2e-deps installs it)")
+    server = RedisServer(binary)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied for this test."""
+    assert redis_server.command(b"FLUSHALL") == b"+OK\r\n"
+    return redis_server.url
