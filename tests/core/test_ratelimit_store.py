@@ -53,7 +53,7 @@ async def test_replicas_sharing_the_store_spend_one_budget(
 
 
 async def test_shared_budget_answers_with_the_same_headers_and_body(
-    limited_app: LimitedApp, redis_url: str, user: SignedInUser
+    limited_app: LimitedApp, redis_server: RedisServer, redis_url: str, user: SignedInUser
 ) -> None:
     _, client_from = await limited_app(rate_limit_user="3/hour", rate_limit_storage_url=redis_url)
     client = client_from(TRUSTED_PROXY)
@@ -66,6 +66,7 @@ async def test_shared_budget_answers_with_the_same_headers_and_body(
     assert refused.json()["code"] == "rate_limited"
     assert 0 < int(refused.headers["Retry-After"]) <= 3600
     assert refused.headers["RateLimit"].endswith(f"t={refused.headers['Retry-After']}")
+    assert redis_server.command(b"DBSIZE") == b":1\r\n"  # counted there, not locally
 
 
 async def test_shared_keys_expire_two_windows_after_their_last_request(
