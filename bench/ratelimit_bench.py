@@ -20,19 +20,19 @@ at a time and 64 at once, to choose between them.
 
 import argparse
 import asyncio
-import random
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from operator import attrgetter
 from typing import Any
 
 import coredis
-from redis.asyncio import Redis
-
 from limits import parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from redis.asyncio import Redis
 from starlette.types import Message, Receive, Scope, Send
+from store_server import redis_server
 
 from backoffice.errors import RateLimited
 from backoffice.ratelimit import (
@@ -51,7 +51,6 @@ from backoffice.security import (
     refresh_token_family,
 )
 from backoffice.settings import Settings
-from store_server import redis_server
 
 UNLIMITED = "1000000000/minute;1000000000/second"
 SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"  # noqa: S105
@@ -170,7 +169,9 @@ async def limiter_cases(store_url: str | None) -> tuple[Cases, Callable[[], Awai
 
     def limiter(app: Callable[..., Any], refused: bool = False) -> RateLimitMiddleware:
         if refused:
-            return RateLimitMiddleware(app, refused_settings, refused_tables, tokens, refused_shared)
+            return RateLimitMiddleware(
+                app, refused_settings, refused_tables, tokens, refused_shared
+            )
         return RateLimitMiddleware(app, settings, tables, tokens, shared)
 
     def by_refresh_tag(scope: Scope) -> str:
@@ -222,7 +223,7 @@ async def script_calls(
     call: Callable[[str], Awaitable[Any]], count: int, concurrency: int
 ) -> tuple[float, float]:
     """CPU µs per call and calls per second, `concurrency` calls in flight at a time."""
-    keys = [f"{KEY_PREFIX}bench:ip:{random.randrange(1000)}" for _ in range(count)]
+    keys = [f"{KEY_PREFIX}bench:ip:{n % 1000}" for n in range(count)]
 
     async def worker(share: list[str]) -> None:
         for key in share:
@@ -251,8 +252,9 @@ async def compare_clients(url: str, count: int, repeat: int) -> None:
         async def with_coredis(key: str) -> Any:
             return await core.evalsha(sha, keys=[key], args=arguments)
 
+        clients = (("redis (redis-py) asyncio", with_redis_py), ("coredis", with_coredis))
         for concurrency in (1, 64):
-            for name, call in (("redis (redis-py) asyncio", with_redis_py), ("coredis", with_coredis)):
+            for name, call in clients:
                 await script_calls(call, count // 10, concurrency)  # connections, warm
                 runs = [await script_calls(call, count, concurrency) for _ in range(repeat)]
                 cpu = min(run[0] for run in runs)
@@ -261,15 +263,13 @@ async def compare_clients(url: str, count: int, repeat: int) -> None:
     await redis_py.aclose()
 
 
-async def main(count: int, repeat: int) -> None:
+async def main(count: int, repeat: int, memory_only: bool) -> None:
     print(f"{count:,} requests per run in memory (a tenth with Redis), best of {repeat} runs")
     print("| case | counters | CPU µs/request | limiter overhead µs | wall µs/request |")
     print("|---|---|---:|---:|---:|")
-    baseline, _ = await per_request(
-        empty_app, lambda n: scope_for("192.0.2.1", []), count, repeat
-    )
+    baseline, _ = await per_request(empty_app, lambda n: scope_for("192.0.2.1", []), count, repeat)
     print(f"| no limiter | - | {baseline:.2f} | - | - |")
-    with redis_server() as url:
+    with contextlib.nullcontext(None) if memory_only else redis_server() as url:
         memory, close_memory = await limiter_cases(None)
         stores = [("memory", memory, count)]
         if url is not None:
@@ -283,21 +283,19 @@ async def main(count: int, repeat: int) -> None:
         await close_memory()
         if url is not None:
             await close_shared()
+            await compare_clients(url, count // 10, repeat)
     for keys in (1, 100_000):
         # With 100,000 keys each hit costs milliseconds: a few hundred say enough.
         runs = (count, repeat) if keys == 1 else (200, 1)
         library = await limits_library(runs[0], runs[1], keys)
         name = f"`limits` aio memory sliding window, {keys:,} keys, `hit` alone"
         print(f"| {name} | - | - | {library:.2f} | - |")
-    if url is not None:
-        with redis_server() as fresh:
-            assert fresh is not None
-            await compare_clients(fresh, count // 10, repeat)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory-only", action="store_true", help="no Redis rows")
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.repeat))
+    asyncio.run(main(args.count, args.repeat, args.memory_only))

@@ -146,7 +146,9 @@ def test_compose_replicas_share_one_rate_limit_store() -> None:
         store = environment["RATE_LIMIT_STORAGE_URL"].removeprefix("redis://").split(":")[0]
         assert store in services
         assert services[name]["depends_on"][store] == {"condition": "service_started"}
-        assert int(environment["RATE_LIMIT_REPLICAS"]) == len(replicas)
+        workers = int(environment["WEB_CONCURRENCY"].removesuffix("}").split(":-")[-1])
+        fallback = int(environment["RATE_LIMIT_REPLICAS"].removesuffix("}").split(":-")[-1])
+        assert fallback == len(replicas) * workers
     assert "ports" not in services[store]
 
 
@@ -162,4 +164,5 @@ def test_kubernetes_pods_share_the_valkey_service_for_their_budgets() -> None:
         "name": "backoffice-secrets",
         "key": "RATE_LIMIT_STORAGE_URL",
     }
-    assert int(settings["RATE_LIMIT_REPLICAS"]) == deployment["spec"]["replicas"]
+    processes = deployment["spec"]["replicas"] * int(settings["WEB_CONCURRENCY"])
+    assert int(settings["RATE_LIMIT_REPLICAS"]) == processes
