@@ -1,8 +1,9 @@
 """The request budgets in Redis (or Valkey): one budget for every replica.
 
 Imported only when `RATE_LIMIT_STORAGE_URL` is set, so without it the client library is
-never loaded. A counted request costs one round trip: a Lua script, loaded once and then
-called by its SHA, rolls and checks every budget of the key and counts the request in
+never loaded. A counted request costs one round trip, shared with the others of its
+event-loop turn under load (`RedisCounters`): a Lua script, called by its SHA (loaded
+when Redis lacks it), rolls and checks every budget of the key and counts the request in
 all of them or in none, atomically, on Redis's clock (the replicas' clocks may disagree).
 A key is one hash that expires two of its longest windows after its last request, when
 nothing of it is left, so Redis holds the active keys only.
@@ -14,6 +15,7 @@ asking Redis (an open circuit), but one every `PROBE_SECONDS`, whose success clo
 """
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -102,8 +104,19 @@ return {allowed, clock[1], clock[2], unpack(state)}
 """
 
 
+Arguments = tuple[str | int, ...]
+Queued = list[tuple[Arguments, "asyncio.Future[list[Any]]"]]
+
+
 class RedisCounters:
-    """The script call, and nothing else: where a tracing span wraps the storage call."""
+    """The script calls, and nothing else: where a tracing span wraps the storage call.
+
+    A call goes out at once when no other is on its way; otherwise it waits for the end
+    of this turn of the event loop and goes with the others queued meanwhile, in one
+    pipeline. Under load many requests reach the limiter together, and one round trip
+    (one write, one read, one wake-up) for all of them costs far less CPU than one each:
+    at 64 calls in flight 42 µs of CPU a call instead of 78 (`make bench-ratelimit`).
+    """
 
     def __init__(self, url: str, timeout_seconds: float) -> None:
         # No retries: one attempt within the timeout, then the local fallback.
@@ -114,17 +127,73 @@ class RedisCounters:
             health_check_interval=0,
         )
         self.timeout = timeout_seconds
-        self.sha = ""
+        self.sha = hashlib.sha1(SCRIPT.encode()).hexdigest()  # noqa: S324 (Redis's script id)
+        self._in_flight = 0
+        self._queued: Queued = []
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def hit(self, key: str, mode: int, budgets: Sequence[int]) -> list[Any]:
-        """Run the script on `key` within the timeout (loading it first if Redis lacks it)."""
-        async with asyncio.timeout(self.timeout):
-            try:
-                reply: list[Any] = await self.client.evalsha(self.sha, 1, key, mode, *budgets)
-            except NoScriptError:
-                self.sha = await self.client.script_load(SCRIPT)
-                reply = await self.client.evalsha(self.sha, 1, key, mode, *budgets)
-            return reply
+        """Run the script on `key` within the timeout, alone or with the others of this turn."""
+        arguments: Arguments = (key, mode, *budgets)
+        if self._in_flight or self._queued:
+            loop = asyncio.get_running_loop()
+            reply: asyncio.Future[list[Any]] = loop.create_future()
+            if not self._queued:
+                loop.call_soon(self._send_queued)
+            self._queued.append((arguments, reply))
+            async with asyncio.timeout(self.timeout):
+                return await reply
+        self._in_flight += 1
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self._call(arguments)
+        finally:
+            self._in_flight -= 1
+
+    async def _call(self, arguments: Arguments) -> list[Any]:
+        try:
+            reply: list[Any] = await self.client.evalsha(self.sha, 1, *arguments)
+        except NoScriptError:
+            await self.client.script_load(SCRIPT)
+            reply = await self.client.evalsha(self.sha, 1, *arguments)
+        return reply
+
+    def _send_queued(self) -> None:
+        batch, self._queued = self._queued, []
+        task = asyncio.create_task(self._send(batch))
+        self._sending.add(task)  # a reference, until it is done
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: Queued) -> None:
+        self._in_flight += 1
+        try:
+            async with asyncio.timeout(self.timeout):
+                replies = await self._pipeline(batch)
+        except Exception as error:  # each caller falls back on its own
+            replies = [error] * len(batch)
+        finally:
+            self._in_flight -= 1
+        for (_, future), reply in zip(batch, replies, strict=True):
+            if future.done():  # its caller timed out meanwhile
+                continue
+            if isinstance(reply, Exception):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
+
+    async def _pipeline(self, batch: Queued, load: bool = False) -> list[Any]:
+        """The replies in order; the script loaded first when Redis has lost it."""
+        pipeline = self.client.pipeline(transaction=False)
+        if load:
+            pipeline.script_load(SCRIPT)
+        for arguments, _ in batch:
+            pipeline.evalsha(self.sha, 1, *arguments)
+        replies: list[Any] = await pipeline.execute(raise_on_error=False)
+        if load:
+            return replies[1:]
+        if any(isinstance(reply, NoScriptError) for reply in replies):
+            return await self._pipeline(batch, load=True)
+        return replies
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -7,13 +7,14 @@ that no test meets a window boundary while it runs (Redis's clock cannot be stop
 import asyncio
 import logging
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
-from backoffice.ratelimit_store import PROBE_SECONDS
+from backoffice.ratelimit_store import PROBE_SECONDS, Queued, RedisCounters
 from tests.conftest import PASSWORD, SignedInUser
 from tests.core.conftest import TRUSTED_PROXY, Clock, LimitedApp
 from tests.e2e.conftest import unavailable
@@ -98,14 +99,30 @@ async def test_script_is_loaded_again_when_redis_lost_it(
     assert metric("backoffice_ratelimit_storage_errors_total") == errors
 
 
-async def test_concurrent_requests_meet_the_shared_budget_exactly(
-    limited_app: LimitedApp, redis_server: RedisServer, redis_url: str, user: SignedInUser
+async def test_concurrent_requests_go_together_and_meet_the_budget_exactly(
+    limited_app: LimitedApp,
+    redis_server: RedisServer,
+    redis_url: str,
+    user: SignedInUser,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, client_from = await limited_app(rate_limit_user="6/hour", rate_limit_storage_url=redis_url)
     client = client_from(TRUSTED_PROXY)
+    pipelined: list[int] = []
+    pipeline = RedisCounters._pipeline
+
+    async def counting(store: RedisCounters, batch: Queued, load: bool = False) -> list[Any]:
+        pipelined.append(len(batch))
+        return await pipeline(store, batch, load)
+
+    monkeypatch.setattr(RedisCounters, "_pipeline", counting)
+    errors = metric("backoffice_ratelimit_storage_errors_total")
+    assert redis_server.command(b"SCRIPT FLUSH") == b"+OK\r\n"  # loaded again in a pipeline
     responses = await asyncio.gather(*(client.get(ME, headers=user.headers) for _ in range(15)))
     assert sorted(r.status_code for r in responses) == [200] * 6 + [429] * 9
-    assert redis_server.command(b"DBSIZE") == b":1\r\n"  # counted there, not locally
+    assert {r.headers["RateLimit-Policy"] for r in responses} == {'"user-3600s";q=6;w=3600'}
+    assert metric("backoffice_ratelimit_storage_errors_total") == errors
+    assert max(pipelined) > 1
 
 
 async def test_route_budget_is_shared_too(limited_app: LimitedApp, redis_url: str) -> None:
