@@ -13,8 +13,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
+from pydantic import ValidationError
 
 from backoffice.ratelimit_store import PROBE_SECONDS, Queued, RedisCounters
+from backoffice.settings import Settings
 from tests.conftest import PASSWORD, SignedInUser
 from tests.core.conftest import TRUSTED_PROXY, Clock, LimitedApp
 from tests.e2e.conftest import unavailable
@@ -223,3 +225,10 @@ async def test_outage_warning_is_logged_at_most_every_30_seconds(
             clock.now += 10
         await client.get(ME, headers=user.headers)
     assert len([r for r in caplog.records if "unavailable" in r.getMessage()]) == 2
+
+
+def test_storage_url_must_be_redis_or_rediss(settings: Settings) -> None:
+    with pytest.raises(ValidationError, match="redis://"):
+        Settings(**{**settings.model_dump(), "rate_limit_storage_url": "http://cache:6379/0"})
+    for url in ("redis://:secret@cache:6379/1", "rediss://cache:6380/0", ""):
+        assert Settings(**{**settings.model_dump(), "rate_limit_storage_url": url})

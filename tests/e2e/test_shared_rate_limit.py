@@ -70,11 +70,18 @@ def replicas(settings: Settings, redis: RedisServer) -> Iterator[tuple[str, str]
 
 
 @pytest.fixture
-def running_redis(redis: RedisServer) -> Iterator[RedisServer]:
-    """Redis up at the start of the test and again at its end, whatever the test did."""
+def running_redis(redis: RedisServer, replicas: tuple[str, str]) -> Iterator[RedisServer]:
+    """Redis up at the start of the test, and at its end again and used by both replicas."""
     yield redis
     if redis.process is None:
         redis.start()
+    deadline = time.monotonic() + 60
+    for base_url in replicas:
+        # A counted request lets a replica probe the store; the next test needs it back.
+        while metric(base_url, "backoffice_ratelimit_storage_fallback") != 0:
+            assert time.monotonic() < deadline, "a replica did not go back to Redis"
+            httpx.get(f"{base_url}/api/v1/items", timeout=30)
+            time.sleep(0.5)
 
 
 def get(base_url: str, member: Member) -> httpx.Response:
