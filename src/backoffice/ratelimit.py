@@ -289,6 +289,8 @@ class RateLimitTables(NamedTuple, Generic[Counters]):
     """`RATE_LIMIT_REFRESH_UNPROVEN`, per address: refresh tokens without a valid tag."""
     register: Counters
     """`RATE_LIMIT_REGISTER`, per address."""
+    account_links: Counters
+    """`RATE_LIMIT_ACCOUNT_LINKS`, per address: forgotten password, reset, verification."""
 
 
 class TablePick(Protocol):
@@ -472,6 +474,7 @@ def budget_texts(settings: Settings) -> RateLimitTables[tuple[str, str]]:
         refresh=("refresh", settings.rate_limit_refresh),
         unproven_refresh=("refresh-unproven", settings.rate_limit_refresh_unproven),
         register=("register", settings.rate_limit_register),
+        account_links=("account-links", settings.rate_limit_account_links),
     )
 
 
