@@ -66,9 +66,10 @@ bench: install bench-ratelimit
 	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk (https://github.com/wg/wrk): install it and retry" >&2; exit 1; }
 	$(UV) run --frozen --group bench python bench/http_bench.py $(BENCH_ARGS)
 
-# `make bench-ratelimit`: the request limiter's CPU cost per request, no server needed.
+# `make bench-ratelimit`: the request limiter's CPU cost per request, in memory and, with a
+# local redis-server, in Redis (the redis and coredis clients compared).
 bench-ratelimit: install
-	$(UV) run python bench/ratelimit_bench.py $(RATELIMIT_BENCH_ARGS)
+	$(UV) run --frozen --group bench python bench/ratelimit_bench.py $(RATELIMIT_BENCH_ARGS)
 
 # `make loadtest`: Locust's mobile client (bench/locustfile.py) against the service, headless,
 # with progress and a summary; LOADTEST_ARGS="-u 50 -r 10 -t 120 --write-docs" records it

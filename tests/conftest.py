@@ -27,6 +27,7 @@ from backoffice.db import apply_statement_timeout
 from backoffice.main import create_app
 from backoffice.settings import Settings
 from tests.mail_server import Mailbox, SmtpServer
+from tests.redis_server import RedisServer, redis_binary
 
 pytest_plugins = ["tests.factories"]
 
@@ -203,3 +204,24 @@ def mailbox(smtp_server: SmtpServer) -> Iterator[Mailbox]:
     yield Mailbox(smtp_server)
     smtp_server.recorder.refuse_recipients_with = None
     smtp_server.start()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real `redis-server` for the session (`make e2e-deps` installs it); see `unavailable`."""
+    binary = redis_binary()
+    if binary is None:
+        from tests.e2e.conftest import unavailable
+
+        unavailable("redis-server is not installed (.ci/install-e2e-deps installs it)")
+    server = RedisServer(binary)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied for this test."""
+    assert redis_server.command(b"FLUSHALL") == b"+OK\r\n"
+    return redis_server.url

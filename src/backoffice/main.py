@@ -4,7 +4,7 @@ import gc
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -41,10 +41,19 @@ from backoffice.middleware import (
 from backoffice.notifications.delivery import NotificationDelivery, NotificationSweeper
 from backoffice.notifications.router import router as notifications_router
 from backoffice.openapi import DESCRIPTION, TAGS, install_openapi
-from backoffice.ratelimit import RATE_LIMITED_RESPONSES, RateLimitMiddleware, rate_limit_tables
+from backoffice.ratelimit import (
+    RATE_LIMITED_RESPONSES,
+    RateLimitMiddleware,
+    RateLimitTables,
+    WindowCounters,
+    rate_limit_tables,
+)
 from backoffice.security import PasswordHasher, VerifiedTokens
 from backoffice.settings import Settings, get_settings
 from backoffice.users.router import router as users_router
+
+if TYPE_CHECKING:
+    from backoffice.ratelimit_store import SharedCounters
 
 API_PREFIX = "/api/v1"
 
@@ -103,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await mail_sweeper.stop()
             await sweeper.stop()
+            if app.state.rate_limit_store is not None:
+                await app.state.rate_limit_store.close()
             await engine.dispose()
             await probe_engine.dispose()
 
@@ -123,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.draining = False
     app.state.verified_tokens = VerifiedTokens()
     app.state.password_hasher = PasswordHasher.of(settings)
+    app.state.rate_limit_store = None
 
     install_error_handlers(app)
     install_openapi(app)
@@ -136,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             tables=tables,
             tokens=app.state.verified_tokens,
+            shared=shared_rate_limit_tables(app, settings, tables),
         )
     if settings.cors_origins:
         app.add_middleware(
@@ -175,6 +188,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes[:] = [route for route in app.router.routes if route not in docs_routes]
     app.router.routes.extend(docs_routes)
     return app
+
+
+def shared_rate_limit_tables(
+    app: FastAPI, settings: Settings, local: RateLimitTables[WindowCounters]
+) -> "RateLimitTables[SharedCounters] | None":
+    """The budgets in `RATE_LIMIT_STORAGE_URL`'s store, over `local` as their fallback."""
+    if not settings.rate_limit_storage_url.get_secret_value():
+        return None
+    # Imported here: without a store, the Redis client is never loaded.
+    from backoffice.ratelimit_store import shared_tables
+
+    shared, app.state.rate_limit_store = shared_tables(settings, local)
+    app.state.rate_limit_shared = shared
+    return shared
 
 
 def add_routes(

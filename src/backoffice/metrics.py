@@ -21,6 +21,18 @@ READINESS_PROBES = Counter(
     ["result"],
 )
 
+RATELIMIT_STORAGE_ERRORS = Counter(
+    "backoffice_ratelimit_storage_errors",
+    "Calls to the rate-limit store (RATE_LIMIT_STORAGE_URL) that failed or timed out",
+)
+RATELIMIT_STORAGE_FALLBACK = Gauge(
+    "backoffice_ratelimit_storage_fallback",
+    "1 while this process counts request budgets locally because the store is down",
+)
+RATELIMIT_STORAGE_FALLBACK_SECONDS = Counter(
+    "backoffice_ratelimit_storage_fallback_seconds",
+    "Seconds this process has counted request budgets locally because the store was down",
+)
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 OTHER_METHOD = "OTHER"

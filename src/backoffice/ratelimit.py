@@ -13,6 +13,9 @@ its /64, which one subscriber usually owns whole; an IPv4-mapped one by its IPv4
 address): a coarse flood guard, sized for many people behind one address. The auth
 routes add budgets keyed by what their body proves (`backoffice.auth.budgets`): an
 email, a refresh token's family, or, proving nothing, the address again.
+
+With `RATE_LIMIT_STORAGE_URL` the same counters live in Redis, one budget for every
+replica (`backoffice.ratelimit_store`); these tables are then the fallback while it is down.
 """
 
 import ipaddress
@@ -22,7 +25,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Any, NamedTuple
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -32,6 +36,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backoffice.errors import RateLimited, error_response, error_responses, merge_responses
 from backoffice.security import InvalidToken, VerifiedTokens, bearer_token
 from backoffice.settings import IPAddress, IPNetwork, Settings
+
+if TYPE_CHECKING:
+    from backoffice.ratelimit_store import SharedCounters
 
 IPV6_PREFIX = 64
 
@@ -93,8 +100,65 @@ class Verdict(NamedTuple):
     """The `RateLimit` field value: remaining quota and seconds to reset, per policy."""
 
 
-class WindowCounters:
-    """Sliding-window counters for one set of budgets, at most `max_keys` keys.
+class BudgetSet:
+    """The window arithmetic and header fields of one set of budgets, wherever it is counted.
+
+    A key's state is a flat list: when it was last seen, then per budget its window
+    index and the previous and current windows' counts.
+    """
+
+    def __init__(self, budgets: Sequence[Budget]) -> None:
+        self.budgets = tuple(budgets)
+        self.idle_seconds = 2 * max(budget.seconds for budget in self.budgets)
+        self.policy = ", ".join(
+            f'"{b.name}";q={b.amount};w={b.seconds}' for b in self.budgets
+        ).encode()
+        self._layout = tuple((1 + 3 * i, b) for i, b in enumerate(self.budgets))
+
+    def verdict(self, entry: list[float], now: float, allowed: bool) -> Verdict:
+        """The verdict on a state already in the current windows (counted if `allowed`)."""
+        weighted = [
+            entry[base + 1] * (1 - (now / budget.seconds - entry[base])) + entry[base + 2]
+            for base, budget in self._layout
+        ]
+        retry_after = 0
+        if not allowed:
+            wait = max(
+                (
+                    self._wait(entry, base, budget, now)
+                    for (base, budget), count in zip(self._layout, weighted, strict=True)
+                    if count >= budget.amount
+                ),
+                default=0.0,
+            )
+            retry_after = math.floor(wait) + 1
+        return Verdict(allowed, retry_after, self.policy, self._state(entry, weighted, now))
+
+    @staticmethod
+    def _wait(entry: list[float], base: int, budget: Budget, now: float) -> float:
+        """Seconds until a budget's weighted count falls below its amount."""
+        amount, seconds = budget.amount, budget.seconds
+        previous, current = entry[base + 1], entry[base + 2]
+        elapsed = now / seconds - entry[base]
+        if current < amount and previous > 0:
+            return (1 - (amount - current) / previous - elapsed) * seconds
+        until_next_window = (1 - elapsed) * seconds
+        return until_next_window + seconds * max(0.0, 1 - amount / current)
+
+    def _state(self, entry: list[float], weighted: list[float], now: float) -> bytes:
+        items = []
+        for (base, budget), count in zip(self._layout, weighted, strict=True):
+            remaining = max(0, budget.amount - math.floor(count))
+            if remaining:
+                reset = math.ceil((entry[base] + 1) * budget.seconds - now)
+            else:
+                reset = math.floor(self._wait(entry, base, budget, now)) + 1
+            items.append(f'"{budget.name}";r={remaining};t={reset}')
+        return ", ".join(items).encode()
+
+
+class WindowCounters(BudgetSet):
+    """Sliding-window counters for one set of budgets in this process, at most `max_keys` keys.
 
     Each key holds when it was last seen and, per budget, its window index and the
     previous and current counts. The table is in least-recently-used order: a new key
@@ -109,14 +173,9 @@ class WindowCounters:
         max_keys: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.budgets = tuple(budgets)
+        super().__init__(budgets)
         self.max_keys = max_keys
         self.clock = clock
-        self.idle_seconds = 2 * max(budget.seconds for budget in self.budgets)
-        self.policy = ", ".join(
-            f'"{b.name}";q={b.amount};w={b.seconds}' for b in self.budgets
-        ).encode()
-        self._layout = tuple((1 + 3 * i, b) for i, b in enumerate(self.budgets))
         self._entries: OrderedDict[str, list[float]] = OrderedDict()
 
     def __len__(self) -> int:
@@ -180,28 +239,6 @@ class WindowCounters:
             entry[base] = window
         return entry[base + 1] * (1 - (now / seconds - window)) + entry[base + 2]
 
-    @staticmethod
-    def _wait(entry: list[float], base: int, budget: Budget, now: float) -> float:
-        """Seconds until a budget's weighted count falls below its amount."""
-        amount, seconds = budget.amount, budget.seconds
-        previous, current = entry[base + 1], entry[base + 2]
-        elapsed = now / seconds - entry[base]
-        if current < amount and previous > 0:
-            return (1 - (amount - current) / previous - elapsed) * seconds
-        until_next_window = (1 - elapsed) * seconds
-        return until_next_window + seconds * max(0.0, 1 - amount / current)
-
-    def _state(self, entry: list[float], weighted: list[float], now: float) -> bytes:
-        items = []
-        for (base, budget), count in zip(self._layout, weighted, strict=True):
-            remaining = max(0, budget.amount - math.floor(count))
-            if remaining:
-                reset = math.ceil((entry[base] + 1) * budget.seconds - now)
-            else:
-                reset = math.floor(self._wait(entry, base, budget, now)) + 1
-            items.append(f'"{budget.name}";r={remaining};t={reset}')
-        return ", ".join(items).encode()
-
 
 def client_address(host: str) -> IPAddress | None:
     """`scope["client"]`'s host as an address; an IPv4-mapped IPv6 one as its IPv4 address."""
@@ -231,23 +268,35 @@ def client_key(scope: Scope) -> str:
     return f"ip:{host}"
 
 
-class RateLimitTables(NamedTuple):
-    """One table per kind of key, so a flood of one kind can never push out another's counts."""
+Counters = TypeVar("Counters")
 
-    users: WindowCounters
+
+class RateLimitTables(NamedTuple, Generic[Counters]):
+    """One table per kind of key, so a flood of one kind can never push out another's counts.
+
+    Of `WindowCounters` in this process, or of `SharedCounters` in the shared store.
+    """
+
+    users: Counters
     """`RATE_LIMIT_USER`, per verified access-token subject."""
-    anonymous: WindowCounters
+    anonymous: Counters
     """`RATE_LIMIT_ANON`, per address: every request without a valid token (a flood guard)."""
-    sign_in: WindowCounters
+    sign_in: Counters
     """`RATE_LIMIT_SIGN_IN`, per normalised email."""
-    refresh: WindowCounters
+    refresh: Counters
     """`RATE_LIMIT_REFRESH`, per refresh-token family its tag proves."""
-    unproven_refresh: WindowCounters
+    unproven_refresh: Counters
     """`RATE_LIMIT_REFRESH_UNPROVEN`, per address: refresh tokens without a valid tag."""
-    register: WindowCounters
+    register: Counters
     """`RATE_LIMIT_REGISTER`, per address."""
-    account_links: WindowCounters
+    account_links: Counters
     """`RATE_LIMIT_ACCOUNT_LINKS`, per address: forgotten password, reset, verification."""
+
+
+class TablePick(Protocol):
+    """Which table of a `RateLimitTables` a route budget spends (an `attrgetter`)."""
+
+    def __call__(self, tables: RateLimitTables[Counters], /) -> Counters: ...
 
 
 LIMITER_STATE = "rate_limiter"
@@ -273,15 +322,24 @@ class RateLimitMiddleware:
     Routes whose body proves who is asking (sign-in, refresh, registration) spend a
     budget keyed by that proof too (`spend_route_budget`), after the body is parsed and
     before any database work; this middleware adds that budget's fields to the headers.
+
+    With `shared` tables (`RATE_LIMIT_STORAGE_URL`) every budget is counted there, and
+    `tables` are their fallback; without, the counters are `tables`, with no await.
     """
 
     def __init__(
-        self, app: ASGIApp, settings: Settings, tables: RateLimitTables, tokens: VerifiedTokens
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        tables: RateLimitTables[WindowCounters],
+        tokens: VerifiedTokens,
+        shared: "RateLimitTables[SharedCounters] | None" = None,
     ) -> None:
         self.app = app
         self.settings = settings
         self.tokens = tokens
         self.tables = tables
+        self.shared = shared
         self.users = tables.users
         self.anonymous = tables.anonymous
         exempt = settings.rate_limit_exempt_paths
@@ -300,17 +358,21 @@ class RateLimitMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         token = bearer_token(scope)
         user_key = None if token is None else self._user_key(token)
+        shared = self.shared
         if user_key is None:
-            verdict = self.anonymous.hit(client_key(scope))
+            key = client_key(scope)
+            verdict = self.anonymous.hit(key) if shared is None else await shared.anonymous.hit(key)
         else:
-            verdict = self.users.hit(user_key)
+            verdict = (
+                self.users.hit(user_key) if shared is None else await shared.users.hit(user_key)
+            )
         state[LIMITER_STATE] = self
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 counted = verdict
                 if token is not None and user_key is not None and message["status"] == 401:
-                    counted = self._charge_address_instead(scope, user_key, token)
+                    counted = await self._charge_address_instead(scope, user_key, token)
                 route = state.get(ROUTE_VERDICT_STATE)
                 if route is None:
                     policy, remaining = counted.policy, counted.state
@@ -348,32 +410,42 @@ class RateLimitMiddleware:
             return None
         return f"user:{claims.user_id}"
 
-    def _charge_address_instead(self, scope: Scope, user_key: str, token: str) -> Verdict:
-        self.users.give_back(user_key)
+    async def _charge_address_instead(self, scope: Scope, user_key: str, token: str) -> Verdict:
+        """Rare (a refused token's first request): the refused-token table stays per replica."""
+        shared = self.shared
+        if shared is None:
+            self.users.give_back(user_key)
+        else:
+            await shared.users.give_back(user_key)
         refused = self.refused_tokens
         if len(refused) >= REFUSED_TOKENS_MAX:
             del refused[next(iter(refused))]
         refused[token] = None
-        return self.anonymous.hit(client_key(scope))
+        return await self.count(ANONYMOUS, client_key(scope))
 
-    def spend(self, scope: Scope, table: WindowCounters, key: str) -> None:
+    async def count(self, pick: TablePick, key: str) -> Verdict:
+        shared = self.shared
+        return pick(self.tables).hit(key) if shared is None else await pick(shared).hit(key)
+
+    async def spend(self, scope: Scope, pick: TablePick, key: str) -> None:
         """Count a request against a route-level budget; `RateLimited` when it is spent."""
-        verdict = table.hit(key)
+        verdict = await self.count(pick, key)
         scope["state"][ROUTE_VERDICT_STATE] = verdict
         if not verdict.allowed:
             raise RateLimited(verdict.retry_after)
 
 
-def spend_route_budget(
-    request: Request, table: Callable[[RateLimitTables], WindowCounters], key: str | None = None
-) -> None:
-    """Spend the budget `table` picks, keyed by `key` or else by the client address.
+ANONYMOUS = attrgetter("anonymous")
+
+
+async def spend_route_budget(request: Request, pick: TablePick, key: str | None = None) -> None:
+    """Spend the budget `pick` chooses, keyed by `key` or else by the client address.
 
     Nothing when the request is not counted (limiter off, an exempt path or address).
     """
     limiter: RateLimitMiddleware | None = request.scope.get("state", {}).get(LIMITER_STATE)
     if limiter is not None:
-        limiter.spend(request.scope, table(limiter.tables), key or client_key(request.scope))
+        await limiter.spend(request.scope, pick, key or client_key(request.scope))
 
 
 def _refusal(scope: Scope, retry_after: int) -> JSONResponse:
@@ -393,18 +465,25 @@ def _in_networks(networks: tuple[IPNetwork, ...], host: str) -> bool:
     return address is not None and any(address in network for network in networks)
 
 
-def rate_limit_tables(settings: Settings) -> RateLimitTables:
-    replicas, max_keys = settings.rate_limit_replicas, settings.rate_limit_max_keys
-
-    def table(name: str, text: str) -> WindowCounters:
-        return WindowCounters(parse_budgets(name, text, replicas), max_keys)
-
+def budget_texts(settings: Settings) -> RateLimitTables[tuple[str, str]]:
+    """Each table's policy name and `RATE_LIMIT_*` text."""
     return RateLimitTables(
-        users=table("user", settings.rate_limit_user),
-        anonymous=table("anon", settings.rate_limit_anon),
-        sign_in=table("sign-in", settings.rate_limit_sign_in),
-        refresh=table("refresh", settings.rate_limit_refresh),
-        unproven_refresh=table("refresh-unproven", settings.rate_limit_refresh_unproven),
-        register=table("register", settings.rate_limit_register),
-        account_links=table("account-links", settings.rate_limit_account_links),
+        users=("user", settings.rate_limit_user),
+        anonymous=("anon", settings.rate_limit_anon),
+        sign_in=("sign-in", settings.rate_limit_sign_in),
+        refresh=("refresh", settings.rate_limit_refresh),
+        unproven_refresh=("refresh-unproven", settings.rate_limit_refresh_unproven),
+        register=("register", settings.rate_limit_register),
+        account_links=("account-links", settings.rate_limit_account_links),
+    )
+
+
+def rate_limit_tables(settings: Settings) -> RateLimitTables[WindowCounters]:
+    """This process's tables, each budget divided by `RATE_LIMIT_REPLICAS`."""
+    replicas, max_keys = settings.rate_limit_replicas, settings.rate_limit_max_keys
+    return RateLimitTables(
+        *(
+            WindowCounters(parse_budgets(name, text, replicas), max_keys)
+            for name, text in budget_texts(settings)
+        )
     )

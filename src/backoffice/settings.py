@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     rate_limit_exempt_cidrs: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit_max_keys: int = Field(default=100_000, ge=1)
     rate_limit_replicas: int = Field(default=1, ge=1)
+    # The shared store of the request budgets (Redis or Valkey): empty keeps each replica's
+    # own counters; with a URL, RATE_LIMIT_REPLICAS only sizes the fallback while it is down.
+    rate_limit_storage_url: SecretStr = SecretStr("")
+    rate_limit_storage_timeout_ms: int = Field(default=50, ge=1, le=10_000)
 
     # Mail: how mails leave (console: logged, for development; smtp: sent), and the links
     # they carry. Each link template holds `{token}` (a web page or an app's deep link).
@@ -212,6 +216,17 @@ class Settings(BaseSettings):
     def _empty_means_prompt(cls, value: object) -> object:
         """`ADMIN_PASSWORD=` (as `.env.example` has it) means "ask", not an empty password."""
         return None if value == "" else value
+
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr) -> SecretStr:
+        """Checked at start-up: a typo must not leave every replica on its local budgets."""
+        scheme = value.get_secret_value().partition("://")[0]
+        if value.get_secret_value() and scheme not in ("redis", "rediss"):
+            raise ValueError(
+                "expected redis://[:password@]host:6379/0 or rediss://... (TLS), or empty"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod

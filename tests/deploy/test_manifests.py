@@ -122,6 +122,7 @@ def test_api_deployment_drains_within_its_grace_period() -> None:
         ("Deployment", "backoffice-api"),
         ("Job", "backoffice-migrate"),
         ("Deployment", "backoffice-pgbouncer"),
+        ("Deployment", "backoffice-valkey"),
     ],
 )
 def test_pods_run_non_root_on_a_read_only_root(kind: str, name: str) -> None:
@@ -136,6 +137,37 @@ def test_migration_job_runs_backoffice_migrate() -> None:
     job = resource("Job", "backoffice-migrate")
     (container,) = job["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["backoffice", "migrate"]
+
+
+def test_compose_replicas_share_one_rate_limit_store() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    replicas = [name for name in services if name.startswith("api")]
+    for name in replicas:
+        environment = services[name]["environment"]
+        store = environment["RATE_LIMIT_STORAGE_URL"].removeprefix("redis://").split(":")[0]
+        assert store in services
+        assert services[name]["depends_on"][store] == {"condition": "service_started"}
+        workers = int(environment["WEB_CONCURRENCY"].removesuffix("}").split(":-")[-1])
+        fallback = int(environment["RATE_LIMIT_REPLICAS"].removesuffix("}").split(":-")[-1])
+        assert fallback == len(replicas) * workers
+    assert "ports" not in services[store]
+
+
+def test_kubernetes_pods_share_the_valkey_service_for_their_budgets() -> None:
+    secret = resource("Secret", "backoffice-secrets")["stringData"]
+    settings = resource("ConfigMap", "backoffice-config")["data"]
+    deployment = resource("Deployment", "backoffice-api")
+    (api,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {entry["name"]: entry for entry in api["env"]}
+    service = resource("Service", "backoffice-valkey")["metadata"]["name"]
+    assert f"@{service}:6379/" in secret["RATE_LIMIT_STORAGE_URL"]
+    assert env["RATE_LIMIT_STORAGE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "backoffice-secrets",
+        "key": "RATE_LIMIT_STORAGE_URL",
+    }
+    processes = deployment["spec"]["replicas"] * int(settings["WEB_CONCURRENCY"])
+    assert int(settings["RATE_LIMIT_REPLICAS"]) == processes
 
 
 def compose_value(value: str) -> str:

@@ -26,18 +26,18 @@ REGISTER = attrgetter("register")
 ACCOUNT_LINKS = attrgetter("account_links")
 
 
-def _sign_in(request: Request, email: str) -> None:
+async def _sign_in(request: Request, email: str) -> None:
     """Keyed as the service keys accounts, so no spelling of one email gets a budget of its own."""
-    spend_route_budget(request, SIGN_IN, f"email:{normalize_email(email)}")
+    await spend_route_budget(request, SIGN_IN, f"email:{normalize_email(email)}")
 
 
 async def login_body(body: LoginRequest, request: Request) -> LoginRequest:
-    _sign_in(request, body.email)
+    await _sign_in(request, body.email)
     return body
 
 
 async def token_form(form: PasswordFormDep, request: Request) -> PasswordForm:
-    _sign_in(request, form.username)
+    await _sign_in(request, form.username)
     return form
 
 
@@ -46,20 +46,20 @@ async def refresh_body(
 ) -> RefreshRequest:
     family = refresh_token_family(settings, body.refresh_token)
     if family is None:
-        spend_route_budget(request, UNPROVEN_REFRESH)
+        await spend_route_budget(request, UNPROVEN_REFRESH)
     else:
-        spend_route_budget(request, REFRESH, f"family:{family}")
+        await spend_route_budget(request, REFRESH, f"family:{family}")
     return body
 
 
 async def register_budget(request: Request) -> None:
-    spend_route_budget(request, REGISTER)
+    await spend_route_budget(request, REGISTER)
 
 
 async def account_links_budget(request: Request) -> None:
     """Forgotten password, reset and verification prove nothing before the database:
     per address, as registration is."""
-    spend_route_budget(request, ACCOUNT_LINKS)
+    await spend_route_budget(request, ACCOUNT_LINKS)
 
 
 LoginBody = Annotated[LoginRequest, Depends(login_body)]
