@@ -4,7 +4,7 @@ import gc
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -12,6 +12,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.accounts.router import router as accounts_router
 from backoffice.auth.router import router as auth_router
@@ -42,7 +43,11 @@ from backoffice.openapi import DESCRIPTION, TAGS, install_openapi
 from backoffice.ratelimit import RATE_LIMITED_RESPONSES, RateLimitMiddleware, rate_limit_tables
 from backoffice.security import PasswordHasher, VerifiedTokens
 from backoffice.settings import Settings, get_settings
+from backoffice.telemetry import tracing_configured
 from backoffice.users.router import router as users_router
+
+if TYPE_CHECKING:
+    from backoffice.tracing import Tracing
 
 API_PREFIX = "/api/v1"
 
@@ -68,11 +73,15 @@ NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs":
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # Read once, so the middleware and the lifespan agree; while it is off the SDK is
+    # never imported.
+    traced = tracing_configured()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         app.state.engine = engine
+        tracing = start_tracing(engine) if traced else None
         await warn_on_statement_timeout(engine, settings)
         gate = create_gate(settings)
         app.state.db_gate = gate
@@ -92,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await sweeper.stop()
+            if tracing is not None:
+                await tracing.stop()
             await engine.dispose()
             await probe_engine.dispose()
 
@@ -145,6 +156,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyReadTimeoutMiddleware, timeout_seconds=settings.body_read_timeout_seconds
     )
     app.add_middleware(RequestContextMiddleware)
+    if traced:
+        from backoffice.tracing import TracingMiddleware
+
+        app.add_middleware(TracingMiddleware)
 
     # A request is matched against the routes in order, ~3 µs a check: the hot reads'
     # modules first, FastAPI's own /openapi.json and /docs routes last.
@@ -220,6 +235,13 @@ def add_copy(app: FastAPI, route: APIRoute, **changes: Any) -> None:
     """A new `APIRoute` in the app's list, built from `route`'s fields and `changes`."""
     fields = {name: getattr(route, name) for name in ROUTE_FIELDS}
     app.router.add_api_route(**{**fields, "route_class_override": type(route), **changes})
+
+
+def start_tracing(engine: AsyncEngine) -> "Tracing":
+    """Imported here: while tracing is off, the SDK is never loaded."""
+    from backoffice.tracing import Tracing
+
+    return Tracing.start(engine)
 
 
 def freeze_startup_objects() -> None:
