@@ -3,6 +3,7 @@
     uv run python bench/http_bench.py                 # throw-away embedded PostgreSQL
     DATABASE_URL=... uv run python bench/http_bench.py  # yours (adds a user and items)
     uv run python bench/http_bench.py --profile 10    # and a py-spy profile of the service
+    uv run python bench/http_bench.py --traces        # the service exports every span (OTLP)
 
 What it does, all on 127.0.0.1:
 1. a database (`DATABASE_URL`, else a throw-away embedded PostgreSQL), migrated with
