@@ -7,6 +7,7 @@ the concurrency tests need real, separately committed transactions.)
 
 import asyncio
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,11 +26,22 @@ from backoffice.cli import alembic_config
 from backoffice.db import apply_statement_timeout
 from backoffice.main import create_app
 from backoffice.settings import Settings
+from tests.mail_server import Mailbox, SmtpServer
 
 pytest_plugins = ["tests.factories"]
 
 PASSWORD = "correct horse battery"
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+MAIL_SETTINGS: dict[str, Any] = {
+    "email_backend": "smtp",
+    "smtp_host": "127.0.0.1",
+    "smtp_tls": "none",
+    "smtp_timeout_seconds": 5,
+    "mail_sweep_seconds": 3600,  # tests run the sweep themselves
+    "email_from": "backoffice <no-reply@backoffice.test>",
+    "password_reset_url": "https://app.example.com/reset?token={token}",
+    "email_verify_url": "https://app.example.com/verify?token={token}",
+}
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +72,7 @@ def migrated_url(database_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(migrated_url: str) -> Settings:
+def settings(migrated_url: str, smtp_server: SmtpServer) -> Settings:
     return Settings(
         app_env="test",
         database_url=migrated_url,
@@ -70,6 +82,8 @@ def settings(migrated_url: str) -> Settings:
         log_json=False,
         notification_sweep_seconds=3600,
         rate_limit_enabled=False,  # the suite sends many requests from one client
+        **MAIL_SETTINGS,
+        smtp_port=smtp_server.port,
     )
 
 
@@ -166,3 +180,26 @@ async def admin(make_user: UserFactory) -> SignedInUser:
 
 def project_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on a free port for the whole run; the test app sends to it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = SmtpServer(port)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: SmtpServer) -> Iterator[Mailbox]:
+    """The mails the SMTP server received during this test (it starts empty, the server
+    up and accepting; whatever a test changed is undone after it)."""
+    smtp_server.recorder.received.clear()
+    smtp_server.start()
+    yield Mailbox(smtp_server)
+    smtp_server.recorder.refuse_recipients_with = None
+    smtp_server.start()

@@ -1,5 +1,6 @@
 // What a React Native or web app writes against the generated types (`make clients`
-// type-checks it with `tsc --noEmit`): sign in, list items, wait out a 429 by its code.
+// type-checks it with `tsc --noEmit`): sign in, list items, wait out a 429 by its code,
+// delete the account (a DELETE with a JSON body).
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema";
 
@@ -45,4 +46,21 @@ export async function listItems(token: string, attempts = 3): Promise<Item[]> {
   const prices: string[] = data.items.map((item) => item.price_with_tax);
   console.log(total, prices);
   return data.items;
+}
+
+export async function deleteMyAccount(token: string, password: string): Promise<void> {
+  const { error } = await api.DELETE("/api/v1/users/me", {
+    body: { password },
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  if (error) {
+    switch (error.code) {
+      case "wrong_password":
+        throw new Error("Wrong password");
+      case "cannot_change_self":
+        throw new Error("An admin account is deleted by another admin");
+      default:
+        throw new Error(`Deletion failed: ${error.code}`);
+    }
+  }
 }

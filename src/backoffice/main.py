@@ -32,6 +32,8 @@ from backoffice.health.router import router as health_router
 from backoffice.health.service import Readiness
 from backoffice.items.router import router as items_router
 from backoffice.log import configure_logging
+from backoffice.mail.backends import backend_of
+from backoffice.mail.delivery import SEND_DEADLINE_STEPS, MailDelivery, MailSweeper
 from backoffice.middleware import (
     BodyReadTimeoutMiddleware,
     BodySizeLimitMiddleware,
@@ -96,10 +98,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.notification_sweeper = sweeper
         sweeper.start()
+        app.state.mail_delivery = MailDelivery(
+            app.state.sessionmaker,
+            backend_of(settings),
+            settings.smtp_timeout_seconds * SEND_DEADLINE_STEPS,
+        )
+        mail_sweeper = MailSweeper(app.state.mail_delivery, settings.mail_sweep_seconds)
+        app.state.mail_sweeper = mail_sweeper
+        mail_sweeper.start()
         freeze_startup_objects()
         try:
             yield
         finally:
+            await mail_sweeper.stop()
             await sweeper.stop()
             if tracing is not None:
                 await tracing.stop()

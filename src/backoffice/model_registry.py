@@ -6,6 +6,7 @@ from backoffice.employees import models as employee_models
 from backoffice.files import models as file_models
 from backoffice.idempotency import models as idempotency_models
 from backoffice.items import models as item_models
+from backoffice.mail import models as mail_models
 from backoffice.models import Base
 from backoffice.notifications import models as notification_models
 from backoffice.users import models as user_models
@@ -18,6 +19,7 @@ __all__ = [
     "file_models",
     "idempotency_models",
     "item_models",
+    "mail_models",
     "notification_models",
     "user_models",
 ]

@@ -32,6 +32,11 @@ for a new pair before or after that: each refresh token works **once** (rotation
 presenting a spent one again signs that device out (`refresh_token_reused`), so keep
 only the newest. Changing the password signs every device out.
 
+**Signing out everywhere, deleting the account.** `POST /api/v1/auth/logout-all` signs
+every device out, this one included. `DELETE /api/v1/users/me` with `{"password": ...}`
+deletes the signed-in user and everything that is theirs; every token of theirs is
+refused from then on.
+
 **Retrying safely.** A POST that creates something takes an `Idempotency-Key` header
 (1 to 255 visible ASCII characters, e.g. a UUID): the same key with the same body within
 24 hours replays the first response, with `Idempotent-Replayed: true`, instead of

@@ -246,6 +246,8 @@ class RateLimitTables(NamedTuple):
     """`RATE_LIMIT_REFRESH_UNPROVEN`, per address: refresh tokens without a valid tag."""
     register: WindowCounters
     """`RATE_LIMIT_REGISTER`, per address."""
+    account_links: WindowCounters
+    """`RATE_LIMIT_ACCOUNT_LINKS`, per address: forgotten password, reset, verification."""
 
 
 LIMITER_STATE = "rate_limiter"
@@ -404,4 +406,5 @@ def rate_limit_tables(settings: Settings) -> RateLimitTables:
         refresh=table("refresh", settings.rate_limit_refresh),
         unproven_refresh=table("refresh-unproven", settings.rate_limit_refresh_unproven),
         register=table("register", settings.rate_limit_register),
+        account_links=table("account-links", settings.rate_limit_account_links),
     )

@@ -2,12 +2,15 @@
 
 import ipaddress
 import os
+from email.utils import parseaddr
 from functools import lru_cache
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.functional_validators import AfterValidator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -24,6 +27,24 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AppEnv = Literal["dev", "test", "prod"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def link_template(value: str) -> str:
+    """A link a mail can carry: a scheme (`https`, or an app's own) and `{token}`."""
+    if "{token}" not in value or not urlsplit(value).scheme:
+        raise ValueError(f"{value!r} is not a link like https://app.example.com/x?token={{token}}")
+    return value
+
+
+def mail_address(value: str) -> str:
+    """`Name <address>` or a bare address, checked at start-up, not at the first mail."""
+    if "@" in parseaddr(value)[1]:
+        return value
+    raise ValueError(f"{value!r} is not an address like 'Name <no-reply@example.com>'")
+
+
+LinkTemplate = Annotated[str, AfterValidator(link_template)]
+MailAddress = Annotated[str, AfterValidator(mail_address)]
 
 
 def default_hash_threads() -> int:
@@ -107,12 +128,35 @@ class Settings(BaseSettings):
     rate_limit_refresh: str = "20/minute"
     rate_limit_refresh_unproven: str = "120/minute;20/second"
     rate_limit_register: str = "40/minute"
+    rate_limit_account_links: str = "40/minute"
     rate_limit_exempt_paths: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["/health/*", "/metrics", "/", "/docs*", "/redoc", "/openapi.json"]
     )
     rate_limit_exempt_cidrs: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit_max_keys: int = Field(default=100_000, ge=1)
     rate_limit_replicas: int = Field(default=1, ge=1)
+
+    # Mail: how mails leave (console: logged, for development; smtp: sent), and the links
+    # they carry. Each link template holds `{token}` (a web page or an app's deep link).
+    email_backend: Literal["console", "smtp"] = "console"
+    email_from: MailAddress = "backoffice <no-reply@example.com>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    # Each step of an SMTP conversation; a whole send is cut at three times this.
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    mail_sweep_seconds: float = Field(default=10.0, gt=0)
+    password_reset_url: LinkTemplate = "http://localhost:8000/reset?token={token}"  # noqa: S105
+    email_verify_url: LinkTemplate = "http://localhost:8000/verify?token={token}"
+    password_reset_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    email_verify_hours: int = Field(default=48, ge=1, le=24 * 30)
+
+    # Account lifecycle: sign-in of an unverified address is refused (403) when true;
+    # reset and verification links per address and kind per hour, across replicas.
+    require_verified_email: bool = False
+    account_mails_per_hour: int = Field(default=3, ge=1)
 
     @field_validator(
         "cors_origins",
@@ -146,6 +190,7 @@ class Settings(BaseSettings):
         "rate_limit_refresh",
         "rate_limit_refresh_unproven",
         "rate_limit_register",
+        "rate_limit_account_links",
     )
     @classmethod
     def _parse_budget(cls, value: str) -> str:
@@ -208,6 +253,11 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL uses a default password; set a real one in prod")
         if "*" in self.forwarded_allow_ips.split(","):
             problems.append("FORWARDED_ALLOW_IPS=* is not allowed in prod")
+        if self.email_backend == "console":
+            problems.append(
+                "EMAIL_BACKEND=console is not allowed in prod: it writes every mail to the log, "
+                "and a reset link there is a credential; set EMAIL_BACKEND=smtp and SMTP_HOST"
+            )
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -44,4 +44,4 @@ async def test_a_profile_email_change_is_normalised(
     response = await client.patch(
         "/users/me", json={"email": "\uff4e\uff45\uff57@example.com"}, headers=user.headers
     )
-    assert response.json()["email"] == "new@example.com"
+    assert response.json()["pending_email"] == "new@example.com"

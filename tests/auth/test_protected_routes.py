@@ -19,16 +19,20 @@ from tests.files.samples import PNG_BYTES
 
 BEARER = "OAuth2PasswordBearer"
 NEW_PASSWORD = "a new password, long enough"
+ENDS_THE_CALLERS_TOKENS = frozenset({"POST /api/v1/auth/logout-all"})
+"""Operations after which the caller's token is refused: sent last."""
 
 
 def bearer_operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
-    """(method, path, operation) of every operation that declares the bearer scheme."""
-    return [
+    """(method, path, operation) of every operation that declares the bearer scheme, those
+    that end the caller's own tokens last (the control's valid token must last to the end)."""
+    found = [
         (method.upper(), path, operation)
         for path, operations in app.openapi()["paths"].items()
         for method, operation in operations.items()
         if any(BEARER in requirement for requirement in operation.get("security", []))
     ]
+    return sorted(found, key=lambda op: f"{op[0]} {op[1]}" in ENDS_THE_CALLERS_TOKENS)
 
 
 def body_of(operation: dict[str, Any]) -> dict[str, Any]:

@@ -9,24 +9,27 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from backoffice.notifications.outbox import Outbox
-
-OUTBOX = Outbox.__name__
+from backoffice.outbox import Pending
 
 
-def built_by(dependant: Dependant) -> Iterator[str]:
-    """The names of the types a route's dependencies return, sub-dependencies included."""
+def built_by(dependant: Dependant) -> Iterator[type]:
+    """The types a route's dependencies return, sub-dependencies included."""
     for sub in dependant.dependencies:
         returned = inspect.signature(sub.call).return_annotation if sub.call else None
         if isinstance(returned, type):
-            yield returned.__name__
+            yield returned
         yield from built_by(sub)
 
 
 def writers_built(route: APIRoute) -> list[str]:
-    """A module's writer (`...Service`) or the notifications outbox, which schedules delivery."""
+    """A module's writer (`...Service`) or an outbox (notifications', mails'), which
+    schedules delivery."""
     return sorted(
-        {name for name in built_by(route.dependant) if name.endswith("Service") or name == OUTBOX}
+        {
+            built.__name__
+            for built in built_by(route.dependant)
+            if built.__name__.endswith("Service") or issubclass(built, Pending)
+        }
     )
 
 

@@ -111,6 +111,7 @@ def validate(
 REFUSED_BY_STATE = {
     (400, "wrong_password"): "the schema cannot know the user's current password",
     (415, "file_type_not_allowed"): "an upload's type is sniffed from its bytes",
+    (400, "invalid_token"): "a mailed link's token is good only as a live row in the database",
 }
 """(status, code) of a refusal that depends on data, not on the request's shape -> why."""
 

@@ -21,6 +21,7 @@ def prod(**overrides: object) -> Settings:
         "jwt_secret": GOOD_SECRET,
         "database_url": GOOD_DB,
         "cors_origins": "https://app.example.com",
+        "email_backend": "smtp",
     }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 
@@ -41,6 +42,7 @@ def test_prod_accepts_safe_settings() -> None:
             id="default-db-password",
         ),
         pytest.param({"forwarded_allow_ips": "*"}, "FORWARDED_ALLOW_IPS", id="forwarded-star"),
+        pytest.param({"email_backend": "console"}, "EMAIL_BACKEND=console", id="console-mail"),
     ],
 )
 def test_prod_refuses_unsafe_settings(overrides: dict[str, object], message: str) -> None:
@@ -52,12 +54,23 @@ def test_dev_tolerates_the_default_secret() -> None:
     assert Settings(app_env="dev").jwt_secret == DEFAULT_JWT_SECRET
 
 
-def test_serve_refuses_to_start_in_prod_with_one_clear_line() -> None:
+@pytest.mark.parametrize(
+    ("unsafe", "named"),
+    [
+        pytest.param({"JWT_SECRET": "short"}, "JWT_SECRET", id="short-secret"),
+        pytest.param({"EMAIL_BACKEND": "console"}, "EMAIL_BACKEND=console", id="console-mail"),
+    ],
+)
+def test_serve_refuses_to_start_in_prod_with_one_clear_line(
+    unsafe: dict[str, str], named: str
+) -> None:
     env = {
         **os.environ,
         "APP_ENV": "prod",
-        "JWT_SECRET": "short",
+        "JWT_SECRET": GOOD_SECRET,
         "DATABASE_URL": GOOD_DB,
+        "EMAIL_BACKEND": "smtp",
+        **unsafe,
     }
     result = subprocess.run(
         [sys.executable, "-m", "backoffice", "serve"],
@@ -70,7 +83,7 @@ def test_serve_refuses_to_start_in_prod_with_one_clear_line() -> None:
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert "JWT_SECRET" in lines[0]
+    assert named in lines[0]
 
 
 def test_every_invalid_variable_is_reported_at_once_one_named_line_each(
@@ -136,6 +149,7 @@ def test_dotenv_is_read_only_in_dev(
         monkeypatch.setenv("APP_ENV", app_env)
         monkeypatch.setenv("JWT_SECRET", GOOD_SECRET)
         monkeypatch.setenv("DATABASE_URL", GOOD_DB)
+        monkeypatch.setenv("EMAIL_BACKEND", "smtp")
     get_settings.cache_clear()
     try:
         assert (get_settings().db_pool_size == 3) is read

@@ -22,6 +22,7 @@ LOGIN = "/api/v1/auth/login"
 TOKEN = "/api/v1/auth/token"
 REFRESH = "/api/v1/auth/refresh"
 REGISTER = "/api/v1/auth/register"
+RESET = "/api/v1/auth/password/reset"
 
 
 async def sign_in(client: httpx.AsyncClient, user: SignedInUser, form: bool) -> httpx.Response:
@@ -94,6 +95,23 @@ async def test_fifty_registrations_from_one_address_within_half_a_minute_are_ref
     assert statuses == [201] * 40 + [429] * 10
     assert responses[-1].json()["code"] == "rate_limited"
     assert '"register-60s";q=40;w=60' in responses[-1].headers["RateLimit-Policy"]
+
+
+async def test_garbage_reset_tokens_from_one_address_meet_its_account_links_budget(
+    limited_app: LimitedApp, clock: Clock
+) -> None:
+    """Tokens prove nothing before the database: 40 a minute per address, as registrations."""
+    _, client_from = await limited_app()
+    client = client_from(TRUSTED_PROXY)
+    clock.now = 1_000_020.25
+    body = {"token": "A" * 43, "new_password": PASSWORD}
+    responses = []
+    for _ in range(41):
+        responses.append(await client.post(RESET, json=body, headers=SHARED))
+        clock.now += 0.5
+    assert Counter(r.status_code for r in responses) == {400: 40, 429: 1}
+    assert responses[-1].json()["code"] == "rate_limited"
+    assert '"account-links-60s";q=40;w=60' in responses[-1].headers["RateLimit-Policy"]
 
 
 async def test_an_exempt_address_is_never_limited(limited_app: LimitedApp) -> None:

@@ -1,6 +1,7 @@
 """The shipped deployment files are valid, offline, and agree with what the e2e tests run."""
 
 import configparser
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from backoffice.settings import Settings
 from tests.conftest import project_root
 
 ROOT = project_root()
@@ -134,3 +136,41 @@ def test_migration_job_runs_backoffice_migrate() -> None:
     job = resource("Job", "backoffice-migrate")
     (container,) = job["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["backoffice", "migrate"]
+
+
+def compose_value(value: str) -> str:
+    """A compose value as `docker compose` would make it with nothing set: a default
+    (`${X:-default}`) stands in, a required variable (`${X:?...}`) gets a good secret."""
+    value = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+    return re.sub(r"\$\{\w+:\?[^}]*\}", "s" * 40, value)
+
+
+def settings_of(env: dict[str, str]) -> Settings:
+    """The settings a process with this environment (and no other) would run with."""
+    return Settings(_env_file=None, **{key.lower(): value for key, value in env.items()})
+
+
+def test_compose_sends_the_api_mails_to_mailpit_and_passes_the_prod_checks() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    replicas = [name for name in services if name.startswith("api")]
+    assert services["mailpit"]["image"].startswith("axllent/mailpit:")
+    assert "8025:8025" in services["mailpit"]["ports"]
+    for name in replicas:
+        env = {
+            key: compose_value(str(value)) for key, value in services[name]["environment"].items()
+        }
+        settings = Settings(_env_file=None, **{key.lower(): value for key, value in env.items()})
+        assert (settings.email_backend, settings.smtp_host) == ("smtp", "mailpit")
+        assert (settings.smtp_port, settings.smtp_tls) == (1025, "none")
+
+
+def test_kubernetes_takes_the_smtp_password_from_the_secret_and_passes_the_prod_checks() -> None:
+    config = resource("ConfigMap", "backoffice-config")["data"]
+    secret = resource("Secret", "backoffice-secrets")["stringData"]
+    (api,) = resource("Deployment", "backoffice-api")["spec"]["template"]["spec"]["containers"]
+    from_secret = {item["name"]: item["valueFrom"]["secretKeyRef"]["key"] for item in api["env"]}
+    assert from_secret["SMTP_PASSWORD"] == "SMTP_PASSWORD"
+    env = config | {name: secret[key] for name, key in from_secret.items()}
+    settings = settings_of(env)
+    assert settings.email_backend == "smtp"
+    assert settings.smtp_password.get_secret_value() == secret["SMTP_PASSWORD"]

@@ -72,3 +72,32 @@ def test_generated_python_client_signs_up_signs_in_creates_and_lists_items(
     assert [item.id for item in page.items] == [created.id]
     assert page.items[0].price_with_tax == "14.88"
     assert refused.code == models.UsersMeResponse401Code.NOT_AUTHENTICATED
+
+
+def test_generated_python_client_deletes_the_signed_in_user_with_a_delete_body(
+    start_server: Callable[..., Server], generated: Callable[[str], Any]
+) -> None:
+    _, base_url = start_server(RATE_LIMIT_ENABLED="false")
+    client, models = generated("client"), generated("models")
+    anonymous = client.Client(base_url=base_url, raise_on_unexpected_status=True)
+    email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
+    generated("api.auth.auth_register").sync(
+        client=anonymous,
+        body=models.UserCreate(email=email, password=PASSWORD, full_name="Ada Lovelace"),
+    )
+    tokens = generated("api.auth.auth_login").sync(
+        client=anonymous, body=models.LoginRequest(email=email, password=PASSWORD)
+    )
+    signed_in = client.AuthenticatedClient(base_url=base_url, token=tokens.access_token)
+    delete_me = generated("api.users.users_delete_me")
+
+    wrong = delete_me.sync_detailed(
+        client=signed_in, body=models.UserDeletion(password="not the password")
+    )
+    deleted = delete_me.sync_detailed(client=signed_in, body=models.UserDeletion(password=PASSWORD))
+    me = generated("api.users.users_me").sync(client=signed_in)
+
+    assert wrong.status_code == 401
+    assert wrong.parsed.code == models.UsersDeleteMeResponse401Code.WRONG_PASSWORD
+    assert deleted.status_code == 204
+    assert me.code == models.UsersMeResponse401Code.NOT_AUTHENTICATED

@@ -14,7 +14,7 @@ import pytest
 
 from backoffice.settings import Settings
 from tests.conftest import PASSWORD
-from tests.e2e.api import Member, sign_up
+from tests.e2e.api import Member, sign_up, unique_email
 from tests.e2e.conftest import free_port, serve, unavailable, wait_until_live
 from tests.e2e.otlp import ReceivedSpan, Receiver
 from tests.e2e.stack import Nginx, find_binary
@@ -262,3 +262,26 @@ def test_a_collector_that_is_down_fails_no_request_and_the_loss_is_counted(
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+def test_the_mail_a_request_queued_is_sent_in_its_trace(
+    traced: TracedServer, receiver: Receiver
+) -> None:
+    """Registering mails a verification link after the response (console backend)."""
+    header, trace_id, _ = traceparent()
+    response = httpx.post(
+        f"{traced.base_url}/api/v1/auth/register",
+        json={"email": unique_email(), "password": PASSWORD, "full_name": "Traced"},
+        headers={"traceparent": header},
+        timeout=30,
+    )
+    assert response.status_code == 201
+
+    def sent(spans: list[ReceivedSpan]) -> bool:
+        return has_server_span(spans) and any(s.name == "mail.send" for s in spans)
+
+    spans = receiver.trace(trace_id, until=sent)
+    delivery = next(s for s in spans if s.name == "mail.deliver")
+    send = next(s for s in spans if s.name == "mail.send")
+    assert delivery.parent_span_id == server_span(spans).span_id
+    assert send.parent_span_id == delivery.span_id

@@ -62,3 +62,27 @@ async def test_autogenerate_finds_no_difference(engine: AsyncEngine) -> None:
 
     async with engine.connect() as conn:
         assert await conn.run_sync(diff) == []
+
+
+async def test_users_from_before_0010_count_as_verified_and_new_ones_do_not(
+    scratch_url: str,
+) -> None:
+    """`REQUIRE_VERIFIED_EMAIL` must not lock out the accounts that never had a link."""
+    insert = text(
+        "INSERT INTO users (email, hashed_password, full_name) VALUES (:email, 'x', 'User')"
+    )
+    await asyncio.to_thread(run_alembic, scratch_url, "upgrade", "0009")
+    eng = create_async_engine(scratch_url)
+    try:
+        async with eng.begin() as conn:
+            await conn.execute(insert, {"email": "old@example.com"})
+        await asyncio.to_thread(run_alembic, scratch_url, "upgrade", "head")
+        async with eng.begin() as conn:
+            await conn.execute(insert, {"email": "new@example.com"})
+            rows = await conn.execute(text("SELECT email, email_verified FROM users ORDER BY id"))
+            assert [tuple(row) for row in rows] == [
+                ("old@example.com", True),
+                ("new@example.com", False),
+            ]
+    finally:
+        await eng.dispose()

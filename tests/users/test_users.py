@@ -11,15 +11,6 @@ async def test_patch_me_changes_the_name(client: httpx.AsyncClient, user: Signed
     assert (await client.get("/users/me", headers=user.headers)).json()["full_name"] == "Renamed"
 
 
-async def test_patch_me_to_a_taken_email_is_409(
-    client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser
-) -> None:
-    response = await client.patch(
-        "/users/me", json={"email": admin.email.upper()}, headers=user.headers
-    )
-    assert response.status_code == 409
-
-
 async def test_patch_me_cannot_set_role(client: httpx.AsyncClient, user: SignedInUser) -> None:
     response = await client.patch("/users/me", json={"role": "admin"}, headers=user.headers)
     assert response.status_code == 422

@@ -23,6 +23,7 @@ SIGN_IN = attrgetter("sign_in")
 REFRESH = attrgetter("refresh")
 UNPROVEN_REFRESH = attrgetter("unproven_refresh")
 REGISTER = attrgetter("register")
+ACCOUNT_LINKS = attrgetter("account_links")
 
 
 def _sign_in(request: Request, email: str) -> None:
@@ -55,7 +56,14 @@ async def register_budget(request: Request) -> None:
     spend_route_budget(request, REGISTER)
 
 
+async def account_links_budget(request: Request) -> None:
+    """Forgotten password, reset and verification prove nothing before the database:
+    per address, as registration is."""
+    spend_route_budget(request, ACCOUNT_LINKS)
+
+
 LoginBody = Annotated[LoginRequest, Depends(login_body)]
 TokenForm = Annotated[PasswordForm, Depends(token_form)]
 RefreshBody = Annotated[RefreshRequest, Depends(refresh_body)]
 RegisterBudget = Depends(register_budget)
+AccountLinksBudget = Depends(account_links_budget)

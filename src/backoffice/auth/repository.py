@@ -1,13 +1,13 @@
-"""SQL of refresh tokens and login attempts (shaped as `accounts/`; these rows are
-written once and stamped, never edited through a request body)."""
+"""SQL of refresh tokens, one-time link tokens and login attempts (shaped as `accounts/`;
+these rows are written once and stamped, never edited through a request body)."""
 
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.auth.models import LoginAttempt, RefreshToken
+from backoffice.auth.models import LoginAttempt, OneTimeToken, RefreshToken
 from backoffice.pagination import ListQuery, SortOrder
 from backoffice.sql import fetch_page, lock_row, ordered
 
@@ -117,6 +117,131 @@ class RefreshTokenRepository:
 
 
 PRUNE_BATCH = 100
+
+
+class SpentToken(NamedTuple):
+    """What a consumed one-time token was for: its user (None for an address with no
+    active account, whose token was never sent) and the address it was sent to."""
+
+    user_id: int | None
+    email: str
+
+
+class OneTimeTokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def recent(self, purpose: str, email: str, window_seconds: int) -> tuple[int, float]:
+        """How many `purpose` tokens `email` was given in the last `window_seconds`, and
+        the seconds until the oldest of them leaves the window.
+
+        Requests for one address are serialised until the transaction ends (an advisory
+        lock), so parallel ones cannot all slip under the limit. Tokens past their expiry
+        by more than the window are pruned a hundred at a time, as login attempts are.
+        """
+        window = func.make_interval(0, 0, 0, 0, 0, 0, window_seconds)
+        key = func.hashtext(f"{purpose}:{email}")
+        await self.session.execute(select(func.pg_advisory_xact_lock(key)))
+        stale = select(OneTimeToken.id).where(OneTimeToken.expires_at <= func.now() - window)
+        await self.session.execute(
+            delete(OneTimeToken).where(
+                OneTimeToken.id.in_(stale.limit(PRUNE_BATCH).with_for_update(skip_locked=True))
+            )
+        )
+        count, wait = (
+            await self.session.execute(
+                select(
+                    func.count(),
+                    func.extract("epoch", func.min(OneTimeToken.created_at) + window - func.now()),
+                ).where(
+                    OneTimeToken.email == email,
+                    OneTimeToken.purpose == purpose,
+                    OneTimeToken.created_at > func.now() - window,
+                )
+            )
+        ).one()
+        return int(count), float(wait or 0)
+
+    async def add(
+        self,
+        *,
+        purpose: str,
+        token_hash: str,
+        email: str,
+        user_id: int | None,
+        lifetime_seconds: int,
+    ) -> None:
+        await self.session.execute(
+            insert(OneTimeToken).values(
+                purpose=purpose,
+                token_hash=token_hash,
+                email=email,
+                user_id=user_id,
+                expires_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lifetime_seconds),
+            )
+        )
+
+    async def void_for_email(self, purpose: str, email: str) -> None:
+        """Spend every unused `purpose` token sent to `email`: a newer one replaces them."""
+        await self.session.execute(
+            update(OneTimeToken)
+            .where(
+                OneTimeToken.email == email,
+                OneTimeToken.purpose == purpose,
+                OneTimeToken.used_at.is_(None),
+            )
+            .values(used_at=func.now())
+        )
+
+    async def void_for_user(self, purpose: str, user_id: int) -> None:
+        """Spend every unused `purpose` token of the user, whatever address it went to."""
+        await self.session.execute(
+            update(OneTimeToken)
+            .where(
+                OneTimeToken.user_id == user_id,
+                OneTimeToken.purpose == purpose,
+                OneTimeToken.used_at.is_(None),
+            )
+            .values(used_at=func.now())
+        )
+
+    async def disown(self, user_id: int) -> None:
+        """Expire the tokens of a user about to be deleted and detach them from the user:
+        they still count toward their address's hourly limit (`recent` counts by
+        `created_at`), and are pruned from an hour on, not after a link's whole lifetime."""
+        await self.session.execute(
+            update(OneTimeToken)
+            .where(OneTimeToken.user_id == user_id)
+            .values(user_id=None, expires_at=func.least(OneTimeToken.expires_at, func.now()))
+        )
+
+    async def usable(self, purpose: str, token_hash: str) -> bool:
+        """Whether the token would be consumed now (a read: `consume` decides)."""
+        found = await self.session.scalar(
+            select(OneTimeToken.id).where(*self._live(purpose, token_hash))
+        )
+        return found is not None
+
+    async def consume(self, purpose: str, token_hash: str) -> SpentToken | None:
+        """Spend the token in one statement: of two requests racing with it, one gets it."""
+        row = (
+            await self.session.execute(
+                update(OneTimeToken)
+                .where(*self._live(purpose, token_hash))
+                .values(used_at=func.now())
+                .returning(OneTimeToken.user_id, OneTimeToken.email)
+            )
+        ).one_or_none()
+        return None if row is None else SpentToken(*row)
+
+    @staticmethod
+    def _live(purpose: str, token_hash: str) -> tuple[ColumnElement[bool], ...]:
+        return (
+            OneTimeToken.token_hash == token_hash,
+            OneTimeToken.purpose == purpose,
+            OneTimeToken.used_at.is_(None),
+            OneTimeToken.expires_at > func.now(),
+        )
 
 
 class LoginAttemptRepository:

@@ -5,7 +5,8 @@ from typing import ClassVar
 
 from pydantic import EmailStr, Field
 
-from backoffice.schemas import Example, ReadModel, RequestModel
+from backoffice.schemas import Email, Example, ReadModel, RequestModel
+from backoffice.users.schemas import NewPassword
 
 
 class LoginRequest(RequestModel):
@@ -52,4 +53,45 @@ class SessionRead(ReadModel):
         "device": "Pixel 8",
         "created_at": "2025-03-14T09:26:53Z",
         "last_used_at": "2025-03-15T17:02:11Z",
+    }
+
+
+class PasswordForgotten(RequestModel):
+    email: Email
+
+    example: ClassVar[Example] = {"email": "ada@example.com"}
+
+
+class LinkTokenBody(RequestModel):
+    """A body carrying a mailed link's token: whatever string it is, a wrong one is the
+    service's 400 `invalid_token`, never a validation error."""
+
+    token: str = Field(
+        description="The `token` query value of the link in the mail; any other string "
+        "(unknown, spent, expired, malformed) is a 400 `invalid_token`"
+    )
+
+    nul_allowed: ClassVar[frozenset[str]] = frozenset({"token"})
+
+
+class PasswordReset(LinkTokenBody):
+    new_password: NewPassword
+
+    example: ClassVar[Example] = {
+        "token": "q8vN3xT0bKp5Wm2Yc7Lr9Hd4Sj6Fg1Ae0Ui8Oy3Tz5w",
+        "new_password": "analytical-engine-1843",
+    }
+
+
+class EmailVerification(LinkTokenBody):
+    example: ClassVar[Example] = {"token": "q8vN3xT0bKp5Wm2Yc7Lr9Hd4Sj6Fg1Ae0Ui8Oy3Tz5w"}
+
+
+class Accepted(ReadModel):
+    """A 202: the request was taken; what follows comes by mail."""
+
+    detail: str
+
+    example: ClassVar[Example] = {
+        "detail": "If the address belongs to an active account, a link is on its way"
     }

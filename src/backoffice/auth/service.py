@@ -6,9 +6,14 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.auth.repository import LoginAttemptRepository, RefreshTokenRepository, SessionRow
+from backoffice.auth.repository import (
+    LoginAttemptRepository,
+    OneTimeTokenRepository,
+    RefreshTokenRepository,
+    SessionRow,
+)
 from backoffice.auth.schemas import TokenPair
-from backoffice.errors import BadRequest, NotFound, Throttled, Unauthorized
+from backoffice.errors import BadRequest, Forbidden, NotFound, Throttled, Unauthorized
 from backoffice.pagination import ListQuery
 from backoffice.principal import Identity, Principal
 from backoffice.schemas import normalize_email
@@ -23,7 +28,8 @@ from backoffice.security import (
     new_refresh_token,
 )
 from backoffice.settings import Settings
-from backoffice.users.service import UserLookup, UserService
+from backoffice.users.models import Role
+from backoffice.users.service import CannotDeleteSelf, UserLookup, UserService
 
 MAX_EMAIL_CHARS = 320
 SIGNED_OUT_EVERYWHERE_MESSAGE = "Your password was changed; every device was signed out"
@@ -51,6 +57,18 @@ class RefreshTokenReused(Unauthorized):
 class WrongCurrentPassword(BadRequest):
     code = "wrong_password"
     message = "Current password is incorrect"
+
+
+class PasswordRefused(Unauthorized):
+    """A wrong password where the signed-in user confirms a deletion: 401, as sign-in's."""
+
+    code = "wrong_password"
+    message = "Password is incorrect"
+
+
+class EmailNotVerified(Forbidden):
+    code = "email_not_verified"
+    message = "Confirm your email address first: follow the link mailed to it"
 
 
 class SessionNotFound(NotFound):
@@ -116,7 +134,9 @@ class AuthService:
 
         The attempt is counted (and committed) before bcrypt runs, so the throttle holds
         under parallel guesses and a slow hash never holds a pooled connection; a
-        successful login clears the count.
+        successful login clears the count. With `REQUIRE_VERIFIED_EMAIL`, an unverified
+        address is refused only after the password check, so it tells nothing to anyone
+        without the password.
         """
         email = normalize_email(email)
         if "\x00" in email or len(email) > MAX_EMAIL_CHARS:
@@ -145,6 +165,9 @@ class AuthService:
             await self.session.rollback()
             raise InvalidCredentials()
         await self.attempts.clear(email)
+        if self.settings.require_verified_email and not user.email_verified:
+            await self.session.commit()
+            raise EmailNotVerified()
         pair, _ = await self._issue(identity, None, device)
         await self.session.commit()
         return pair
@@ -206,10 +229,58 @@ class AuthService:
         await self.session.commit()
 
     async def revoke_refresh_tokens(self, user_id: int) -> None:
-        """Revoke every refresh family of the user: a password change and a deactivation
-        (`UserService.admin_update`), which also end the access tokens (token version).
+        """Revoke every refresh family of the user: a password change, a deactivation
+        (`UserService.admin_update`) and a sign-out everywhere
+        (`UserService.sign_out_everywhere`), which also end the access tokens (token
+        version).
         Part of the caller's transaction: the caller commits."""
         await self.tokens.revoke_all(user_id)
+
+    async def logout_all(self, user: Principal) -> None:
+        """Every device signed out, this one included: no refresh token is redeemable and
+        no access token passes the caller check from the commit on."""
+        await self.passwords.sign_out_everywhere(user.id, self)
+        await self.session.commit()
+
+    async def delete_account(self, user: Principal, password: str) -> None:
+        """The caller deletes their own user, confirming with their password.
+
+        The password is checked as `change_password` checks it: a wrong one counts toward
+        the sign-in throttle of the email, and bcrypt runs outside any transaction. The
+        deletion then counts only if the row is still there, active, with the hash that
+        was checked (locked until the commit); else the token the request came with is
+        refused too (a password change or deactivation bumped its version, a deletion
+        removed its user). An admin is refused first (409): another admin deletes them,
+        so at least one active admin always remains.
+        """
+        if user.is_admin:
+            raise CannotDeleteSelf()
+        email, stored = await self.users.email_and_password_hash(user.id)
+        attempt_id = await self._count_attempt(email)
+        await self.session.commit()
+        async with self._uncounted_if_busy(attempt_id):
+            verified = await self.hasher.verify(password, stored)
+        if not verified:
+            raise PasswordRefused()
+        identity = await self.passwords.confirm_password(user.id, stored, None)
+        if identity is None:
+            await self.session.rollback()
+            raise Unauthorized()
+        if identity.role == Role.ADMIN:  # promoted since the caller check
+            await self.session.rollback()
+            raise CannotDeleteSelf()
+        await self.passwords.delete(user.id, email, self)
+        await self.session.commit()
+
+    async def settle_deletion(self, user_id: int, email: str) -> None:
+        """Before a user is deleted, in the deletion's transaction. The failed sign-ins of
+        the email go (kept by email, no foreign key cascades to them): the address may
+        register again with a clean slate. The user's mailed links are expired and kept
+        without the user, as links to an address with no account are, so they still
+        count toward the address's `ACCOUNT_MAILS_PER_HOUR` until pruned: else signing
+        up and deleting in a loop would mail any address without limit."""
+        await self.attempts.clear(email)
+        await OneTimeTokenRepository(self.session).disown(user_id)
 
     async def _count_attempt(self, email: str) -> int:
         """Count a password check of `email` (committed by the caller); 429 past the limit."""

@@ -9,9 +9,11 @@ and replays its response.
 import asyncio
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice.auth.service import authenticate
@@ -19,6 +21,7 @@ from backoffice.errors import DATABASE_ERRORS, Conflict, InvalidInput, Unauthori
 from backoffice.idempotency.repository import IdempotencyRepository
 from backoffice.security import VerifiedTokens
 from backoffice.settings import Settings
+from backoffice.sql import constraint_name
 from backoffice.users.service import UserLookup
 
 logger = logging.getLogger("backoffice.idempotency")
@@ -33,6 +36,7 @@ died after committing its work but before storing its response makes retries wai
 (409) for this long, then does the work again. Storing the response in the work's own
 transaction would close that window; the work and the response are made in different
 layers (service and route), so that is left for when it matters."""
+USER_FOREIGN_KEY = "fk_idempotency_keys_user_id_users"
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
 
@@ -69,7 +73,7 @@ class IdempotencyService:
         """Claim the key (its claim id: do the work) or return the response to replay."""
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
         while True:
-            async with self.sessionmaker() as session, session.begin():
+            async with self._claiming(), self.sessionmaker() as session, session.begin():
                 repo = IdempotencyRepository(session)
                 await repo.drop_dead(user_id, key, KEY_TTL_SECONDS, STALE_SECONDS)
                 # Look before claiming: a waiting retry polls with reads, and only a
@@ -91,6 +95,17 @@ class IdempotencyService:
             if asyncio.get_running_loop().time() >= deadline:
                 raise KeyInUse()
             await asyncio.sleep(POLL_SECONDS)
+
+    @asynccontextmanager
+    async def _claiming(self) -> AsyncIterator[None]:
+        """A claim that names a user gone since `caller` passed (deleted meanwhile)
+        breaks the foreign key: that caller is refused as a deleted user's token is."""
+        try:
+            yield
+        except IntegrityError as exc:
+            if constraint_name(exc) != USER_FOREIGN_KEY:
+                raise
+            raise Unauthorized() from exc
 
     async def complete(
         self, claim_id: int, status_code: int, headers: Mapping[str, str], body: bytes

@@ -12,7 +12,6 @@ sweep after that; it never turns into a failed request (the response is already 
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -20,6 +19,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice.notifications.repository import DeliveryRow, NotificationRepository
+from backoffice.outbox import Sweeper, sweep_batches
 from backoffice.telemetry import span
 
 logger = logging.getLogger("backoffice.notifications")
@@ -82,21 +82,19 @@ class NotificationDelivery:
     async def sweep(self) -> int:
         """Deliver every row left undelivered, batch by batch in id order; how many.
 
-        A row that fails again stays undelivered for the next sweep; the id cursor makes
-        sure one pass ends even then.
+        A row that fails again stays undelivered for the next sweep.
         """
-        after_id = 0
-        delivered = 0
-        while True:
-            async with self.sessionmaker() as session:
-                rows = await NotificationRepository(session).lock_undelivered(
-                    after_id=after_id, limit=SWEEP_BATCH_SIZE
-                )
-                if not rows:
-                    return delivered
-                done, _ = await self._publish_and_stamp(session, rows)
-                delivered += done
-                after_id = rows[-1].id
+        return await sweep_batches(self._sweep_batch)
+
+    async def _sweep_batch(self, after_id: int) -> tuple[int, int | None]:
+        async with self.sessionmaker() as session:
+            rows = await NotificationRepository(session).lock_undelivered(
+                after_id=after_id, limit=SWEEP_BATCH_SIZE
+            )
+            if not rows:
+                return 0, None
+            done, _ = await self._publish_and_stamp(session, rows)
+            return done, rows[-1].id
 
     async def _deliver_batch(self, ids: Sequence[int]) -> tuple[int, list[int]]:
         async with self.sessionmaker() as session:
@@ -125,35 +123,6 @@ class NotificationDelivery:
         return len(published), failed
 
 
-class NotificationSweeper:
-    """At start-up and every `interval` seconds, run one sweep; started by the lifespan."""
-
+class NotificationSweeper(Sweeper):
     def __init__(self, delivery: NotificationDelivery, interval_seconds: float) -> None:
-        self.delivery = delivery
-        self.interval_seconds = interval_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notification-sweeper")
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
-
-    async def sweep_once(self) -> int:
-        """One sweep pass now (what the loop runs; tests call it directly)."""
-        return await self.delivery.sweep()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                swept = await self.sweep_once()
-                if swept:
-                    logger.info("notification sweep", extra={"delivered": swept})
-            except Exception:
-                logger.exception("notification sweep failed")
-            await asyncio.sleep(self.interval_seconds)
+        super().__init__(delivery, interval_seconds, name="notification", logger=logger)

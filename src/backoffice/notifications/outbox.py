@@ -21,23 +21,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.notifications.repository import NotificationRepository
+from backoffice.outbox import Pending
 
 
-class Outbox:
+class Outbox(Pending):
     def __init__(
         self,
         session: AsyncSession,
-        on_first_notification: Callable[["Outbox"], None] | None = None,
+        on_first_notification: Callable[[Pending], None] | None = None,
     ) -> None:
         """`on_first_notification` runs once, at the first row: it schedules delivery."""
+        super().__init__(on_first_notification)
         self._repo = NotificationRepository(session)
-        self._pending: list[int] = []
-        self._on_first = on_first_notification
-
-    @property
-    def pending(self) -> list[int]:
-        """Ids written through this outbox, in order (committed or not)."""
-        return self._pending
 
     async def notify(
         self, user_id: int, kind: str, message: str, *, data: Mapping[str, Any] | None = None
@@ -47,8 +42,4 @@ class Outbox:
         `kind` is the event's snake_case name, `message` the text the user reads (cut at
         1000 characters), `data` the ids a client needs to follow the event up.
         """
-        notification_id = await self._repo.add(user_id, kind, message[:1000], data or {})
-        self._pending.append(notification_id)
-        if len(self._pending) == 1 and self._on_first is not None:
-            self._on_first(self)
-        return notification_id
+        return self._written(await self._repo.add(user_id, kind, message[:1000], data or {}))

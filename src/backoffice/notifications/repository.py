@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.notifications.models import Notification
 from backoffice.notifications.schemas import NotificationQuery
+from backoffice.outbox import lock_due
 from backoffice.pagination import SortOrder
 from backoffice.sql import columns_of, fetch_page, insert_row, ordered, typed, update_row
 
@@ -85,21 +86,11 @@ class NotificationRepository:
     async def lock_undelivered(
         self, ids: Sequence[int] | None = None, *, after_id: int = 0, limit: int = 100
     ) -> Sequence[DeliveryRow]:
-        """Undelivered rows, locked; rows another worker holds are skipped, not waited for.
-
-        Only committed rows are visible here, so a notification whose change was rolled
-        back is never delivered.
-        """
-        query = (
-            select(*DELIVERY_COLUMNS)
-            .where(Notification.delivered_at.is_(None))
-            .order_by(Notification.id)
-            .with_for_update(skip_locked=True)
+        """Undelivered rows among `ids` or after `after_id`, locked (`outbox.lock_due`)."""
+        undelivered = Notification.delivered_at.is_(None)
+        query = lock_due(
+            DELIVERY_COLUMNS, Notification.id, undelivered, ids, after_id=after_id, limit=limit
         )
-        if ids is not None:
-            query = query.where(Notification.id.in_(ids))
-        else:
-            query = query.where(Notification.id > after_id).limit(limit)
         return [DeliveryRow._make(row) for row in await self.session.execute(query)]
 
     async def mark_delivered(self, ids: Sequence[int]) -> None:

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, text, true
+from sqlalchemy import CheckConstraint, String, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backoffice.models import Base, IdMixin, TimestampMixin
@@ -27,3 +27,8 @@ class User(IdMixin, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(server_default=true())
     token_version: Mapped[int] = mapped_column(server_default=text("0"))
     """Carried by access tokens as `ver`; bumped to refuse every one issued before."""
+    email_verified: Mapped[bool] = mapped_column(server_default=false())
+    """The owner of `email` followed a link sent to it (or the operator vouched for it)."""
+    pending_email: Mapped[str | None] = mapped_column(String(320))
+    """An address the user asked to switch to; `email` changes once a link sent to it is
+    followed."""

@@ -1,10 +1,11 @@
 """SQL of the `users` table, through the session it is given."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.db import execute_first
@@ -24,7 +25,7 @@ from backoffice.sql import (
     update_row,
 )
 from backoffice.users.models import User
-from backoffice.users.schemas import UserAdminUpdate, UserQuery, UserUpdate
+from backoffice.users.schemas import UserQuery
 
 
 class UserRow(NamedTuple):
@@ -32,6 +33,8 @@ class UserRow(NamedTuple):
 
     id: int
     email: str
+    email_verified: bool
+    pending_email: str | None
     full_name: str
     role: str
     is_active: bool
@@ -67,18 +70,28 @@ class Credentials:
     role: str
     is_active: bool
     token_version: int
+    email_verified: bool
+
+
+class Addresses(NamedTuple):
+    email: str
+    email_verified: bool
+    pending_email: str | None
 
 
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, *, email: str, hashed_password: str, full_name: str, role: str) -> UserRow:
+    async def add(
+        self, *, email: str, hashed_password: str, full_name: str, role: str, email_verified: bool
+    ) -> UserRow:
         values = {
             "email": email,
             "hashed_password": hashed_password,
             "full_name": full_name,
             "role": role,
+            "email_verified": email_verified,
         }
         return await insert_row(self.session, User, UserRow, values)
 
@@ -100,11 +113,21 @@ class UserRepository:
         rows = (await self.session.execute(statement)).all()
         return {row.id: UserRow._make(row) for row in rows}
 
-    async def update(self, user_id: int, data: UserUpdate | UserAdminUpdate) -> UserRow | None:
-        """Set the fields sent as non-null (in these bodies `null` means "leave it");
-        None: the user is gone."""
-        values = data.model_dump(exclude_none=True)
+    async def update(self, user_id: int, values: Mapping[str, Any]) -> UserRow | None:
+        """Set `values` (nothing set: the row as it is); None: the user is gone."""
         return await update_row(self.session, User, UserRow, User.id == user_id, values)
+
+    async def update_profile(
+        self, user_id: int, full_name: str | None, email: str | None
+    ) -> UserRow | None:
+        """Set the name if given; an address becomes `pending_email`, unless it is the
+        current one, which cancels a pending change."""
+        values: dict[str, Any] = {}
+        if full_name is not None:
+            values["full_name"] = full_name
+        if email is not None:
+            values["pending_email"] = case((User.email == email, None), else_=literal(email))
+        return await self.update(user_id, values)
 
     async def read_caller(self, check: CallerCheck) -> UserRow:
         """The caller's profile and its check in one statement; `Unauthorized` if it fails."""
@@ -136,11 +159,23 @@ class UserRepository:
             update(User).where(User.id == user_id).values(token_version=User.token_version + 1)
         )
 
+    async def delete(self, user_id: int) -> None:
+        """Delete the user and, by the foreign keys' `ON DELETE CASCADE`, all that is theirs:
+        accounts and their employees, items, files, notifications, refresh tokens,
+        idempotency keys and mails (one-time tokens too, but `AuthService.settle_deletion`
+        detaches those first)."""
+        await self.session.execute(delete(User).where(User.id == user_id))
+
     async def credentials(self, email: str) -> Credentials | None:
         row = (
             await self.session.execute(
                 select(
-                    User.id, User.hashed_password, User.role, User.is_active, User.token_version
+                    User.id,
+                    User.hashed_password,
+                    User.role,
+                    User.is_active,
+                    User.token_version,
+                    User.email_verified,
                 ).where(User.email == email)
             )
         ).one_or_none()
@@ -174,6 +209,51 @@ class UserRepository:
             .returning(User.id)
         )
         return replaced is not None
+
+    async def active_id(self, email: str) -> int | None:
+        """The id of the active account with this address, if there is one."""
+        return await self.session.scalar(select(User.id).where(User.email == email, User.is_active))
+
+    async def addresses(self, user_id: int) -> Addresses | None:
+        row = (
+            await self.session.execute(
+                select(User.email, User.email_verified, User.pending_email).where(
+                    User.id == user_id
+                )
+            )
+        ).one_or_none()
+        return None if row is None else Addresses(*row)
+
+    async def reset_password(self, user_id: int, email: str, hashed_password: str) -> bool:
+        """Set the password of the active user whose address is still `email`, and bump
+        the token version; the address is verified too (a link sent to it was followed)."""
+        reset = await self.session.scalar(
+            update(User)
+            .where(User.id == user_id, User.email == email, User.is_active)
+            .values(
+                hashed_password=hashed_password,
+                token_version=User.token_version + 1,
+                email_verified=True,
+            )
+            .returning(User.id)
+        )
+        return reset is not None
+
+    async def confirm_email(self, user_id: int, email: str) -> bool:
+        """Mark `email` verified: the user's address, or the pending one, which then becomes
+        the address (a unique violation if another account took it meanwhile)."""
+        pending = User.pending_email == email
+        confirmed = await self.session.scalar(
+            update(User)
+            .where(User.id == user_id, (User.email == email) | pending)
+            .values(
+                email=email,
+                email_verified=True,
+                pending_email=case((pending, None), else_=User.pending_email),
+            )
+            .returning(User.id)
+        )
+        return confirmed is not None
 
     async def list(self, query: UserQuery) -> tuple[list[UserRow], int]:
         """By id (sign-up order)."""

@@ -12,8 +12,8 @@ from backoffice.auth.dependencies import (
     NoStore,
     forbid_caching,
 )
-from backoffice.auth.service import WrongCurrentPassword
-from backoffice.auth.service_dependencies import AuthServiceDep
+from backoffice.auth.service import PasswordRefused, WrongCurrentPassword
+from backoffice.auth.service_dependencies import AccountLifecycleDep, AuthServiceDep
 from backoffice.errors import Throttled
 from backoffice.errors import error_responses as errors
 from backoffice.json_body import BodyRoute
@@ -26,8 +26,14 @@ from backoffice.users.dependencies import (
     UserServiceDep,
 )
 from backoffice.users.repository import UserRow
-from backoffice.users.schemas import PasswordChange, UserAdminUpdate, UserRead, UserUpdate
-from backoffice.users.service import CannotChangeSelf, EmailTaken, UserNotFound
+from backoffice.users.schemas import (
+    PasswordChange,
+    UserAdminUpdate,
+    UserDeletion,
+    UserRead,
+    UserUpdate,
+)
+from backoffice.users.service import CannotChangeSelf, CannotDeleteSelf, UserNotFound
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=BodyRoute)
 
@@ -51,11 +57,14 @@ async def read_me(caller: CallerCheckDep, users: UserReadsDep, response: Respons
     response_model=UserRead,
     operation_id="users-update-me",
     dependencies=[NoStore],
-    summary="Change the signed-in user's name or email",
-    responses=errors(401, EmailTaken, 422),
+    summary="Change the signed-in user's name, or ask to change the email (confirmed by a "
+    "link mailed to the new address)",
+    responses=errors(401, 422),
 )
-async def update_me(body: UserUpdate, user: CurrentUser, users: UserServiceDep) -> UserRow:
-    return await users.update_profile(user.id, body)
+async def update_me(
+    body: UserUpdate, user: CurrentUser, users: UserServiceDep, lifecycle: AccountLifecycleDep
+) -> UserRow:
+    return await users.update_profile(user.id, body, lifecycle)
 
 
 @router.post(
@@ -69,6 +78,18 @@ async def change_password(
     body: PasswordChange, user: CurrentUser, auth: AuthServiceDep
 ) -> Response:
     await auth.change_password(user, body.current_password, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="users-delete-me",
+    summary="Delete the signed-in user and everything that is theirs",
+    responses=errors(PasswordRefused, 401, CannotDeleteSelf, 422, Throttled),
+)
+async def delete_me(body: UserDeletion, user: CurrentUser, auth: AuthServiceDep) -> Response:
+    await auth.delete_account(user, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -103,3 +124,17 @@ async def update_user(
     auth: AuthServiceDep,
 ) -> UserRow:
     return await users.admin_update(admin, user_id, body, auth)
+
+
+@router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="users-delete",
+    summary="Delete a user and everything that is theirs (admin only)",
+    responses=errors(401, AdminRequired, UserNotFound, CannotDeleteSelf, 422),
+)
+async def delete_user(
+    user_id: UserId, admin: AdminUser, users: UserServiceDep, auth: AuthServiceDep
+) -> Response:
+    await users.admin_delete(admin, user_id, auth)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -76,9 +76,20 @@ class PasswordChange(RequestModel):
     }
 
 
+class UserDeletion(RequestModel):
+    password: str = Field(max_length=1024, description="The current password")
+
+    example: ClassVar[Example] = {"password": "correct-horse-battery-staple"}
+
+
 class UserRead(ReadModel):
     id: int
     email: str
+    email_verified: bool = Field(description="A link mailed to `email` was followed")
+    pending_email: str | None = Field(
+        description="An address asked for in `PATCH /users/me`, not confirmed yet: `email` "
+        "changes once the link mailed to it is followed"
+    )
     full_name: str
     role: Role
     is_active: bool
@@ -88,6 +99,8 @@ class UserRead(ReadModel):
     example: ClassVar[Example] = {
         "id": 42,
         "email": "ada@example.com",
+        "email_verified": True,
+        "pending_email": "ada.king@example.com",
         "full_name": "Ada Lovelace",
         "role": "user",
         "is_active": True,

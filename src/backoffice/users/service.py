@@ -35,11 +35,32 @@ class CannotChangeSelf(Conflict):
     message = "Admins cannot deactivate or demote themselves"
 
 
+class CannotDeleteSelf(CannotChangeSelf):
+    message = "Admins cannot delete their own user; another admin can, or demote them first"
+
+
 class SignOut(Protocol):
     """The auth module's sign-out of every device (`AuthService.revoke_refresh_tokens`),
     joined to the caller's transaction; passed in, as auth's service imports this one."""
 
     async def revoke_refresh_tokens(self, user_id: int) -> None: ...
+
+
+class AuthRecords(Protocol):
+    """What the auth module keeps about a user's address, which a deletion settles
+    before the foreign keys cascade (`AuthService.settle_deletion`); passed in, as
+    `SignOut` is."""
+
+    async def settle_deletion(self, user_id: int, email: str) -> None: ...
+
+
+class AddressVerification(Protocol):
+    """The auth module's verification links (`AccountLifecycle`), written in the caller's
+    transaction (the caller commits); passed in, as auth's services import this module."""
+
+    async def verify_new_user(self, user_id: int, email: str) -> None: ...
+
+    async def verify_email_change(self, user_id: int, old_email: str, new_email: str) -> None: ...
 
 
 CONSTRAINT_ERRORS: ConstraintErrors = {"uq_users_email": EmailTaken}
@@ -99,9 +120,11 @@ class UserLookup:
         return await self.repo.credentials(email)
 
     async def email_and_password_hash(self, user_id: int) -> tuple[str, str]:
+        """The caller's own: a row gone since the caller check (deleted meanwhile) is
+        refused as any deleted user's token is, with 401."""
         row = await self.repo.email_and_password_hash(user_id)
         if row is None:
-            raise UserNotFound()
+            raise Unauthorized()
         return row
 
 
@@ -111,12 +134,27 @@ class UserService:
         self.hasher = hasher
         self.repo = UserRepository(session)
 
-    async def register(self, data: UserCreate, role: Role = Role.USER) -> UserRow:
+    async def register(
+        self,
+        data: UserCreate,
+        role: Role = Role.USER,
+        *,
+        verification: AddressVerification | None = None,
+    ) -> UserRow:
+        """`verification` mails the new address a link to confirm it, in the same
+        transaction; without it (`create-admin`: the operator vouches for the address)
+        the address counts as verified at once."""
         hashed = await self.hasher.hash(data.password)
         async with integrity_errors(self.session, CONSTRAINT_ERRORS):
             user = await self.repo.add(
-                email=data.email, hashed_password=hashed, full_name=data.full_name, role=role
+                email=data.email,
+                hashed_password=hashed,
+                full_name=data.full_name,
+                role=role,
+                email_verified=verification is None,
             )
+            if verification is not None:
+                await verification.verify_new_user(user.id, user.email)
             await self.session.commit()
         return user
 
@@ -143,12 +181,22 @@ class UserService:
         await self.repo.bump_token_version(user_id)
         return True
 
-    async def update_profile(self, user_id: int, data: UserUpdate) -> UserRow:
-        async with integrity_errors(self.session, CONSTRAINT_ERRORS):
-            user = await self.repo.update(user_id, data)
-            if user is None:
-                raise UserNotFound()
-            await self.session.commit()
+    async def update_profile(
+        self, user_id: int, data: UserUpdate, verification: AddressVerification
+    ) -> UserRow:
+        """A new name applies at once; a new address only once a link mailed to it is
+        followed (`pending_email` until then), and the current address hears of it.
+
+        An address another account holds is answered exactly as any other (its link
+        then fails for whoever follows it), so this is no oracle of who has an account.
+        Sending the current address again cancels a pending change.
+        """
+        user = await self.repo.update_profile(user_id, data.full_name, data.email)
+        if user is None:
+            raise UserNotFound()
+        if data.email is not None and user.pending_email == data.email:
+            await verification.verify_email_change(user_id, user.email, data.email)
+        await self.session.commit()
         return user
 
     async def admin_update(
@@ -163,17 +211,12 @@ class UserService:
         (401), and the first stays admin. As an admin cannot demote or deactivate
         themself, every change leaves at least one active admin: the caller.
         """
-        rows = await self.repo.lock_in_order(admin.id, user_id)
-        caller, user = rows.get(admin.id), rows.get(user_id)
-        if caller is None or not caller.is_active or caller.role != Role.ADMIN:
-            raise Unauthorized()
-        if user is None:
-            raise UserNotFound()
+        user = await self._lock_for_admin(admin, user_id)
         if user_id == admin.id and (
             data.is_active is False or (data.role or Role.ADMIN) != Role.ADMIN
         ):
             raise CannotChangeSelf()
-        updated = await self.repo.update(user_id, data)
+        updated = await self.repo.update(user_id, data.model_dump(exclude_none=True))
         if updated is None:  # pragma: no cover - locked above
             raise UserNotFound()
         if data.is_active is False or (data.role or user.role) != user.role:
@@ -185,3 +228,38 @@ class UserService:
             await sign_out.revoke_refresh_tokens(user_id)
         await self.session.commit()
         return updated
+
+    async def delete(self, user_id: int, email: str, records: AuthRecords) -> None:
+        """Part of the caller's transaction (the caller commits; the user's row locked):
+        the auth module's records of the address settled, then the user and everything
+        the foreign keys cascade to (`UserRepository.delete`)."""
+        await records.settle_deletion(user_id, email)
+        await self.repo.delete(user_id)
+
+    async def admin_delete(self, admin: Principal, user_id: int, records: AuthRecords) -> None:
+        """Locks as `admin_update` does: the caller must still be an active admin once its
+        row is locked, and no admin deletes themself here, so at least one active admin
+        (the caller) always remains."""
+        user = await self._lock_for_admin(admin, user_id)
+        if user_id == admin.id:
+            raise CannotDeleteSelf()
+        await self.delete(user_id, user.email, records)
+        await self.session.commit()
+
+    async def sign_out_everywhere(self, user_id: int, sign_out: SignOut) -> None:
+        """Part of the caller's transaction: from its commit on, no access token issued
+        to the user so far passes the caller check (the token version moves on), and no
+        refresh token is redeemable."""
+        await self.repo.bump_token_version(user_id)
+        await sign_out.revoke_refresh_tokens(user_id)
+
+    async def _lock_for_admin(self, admin: Principal, user_id: int) -> UserRow:
+        """The user's row, locked with the caller's (`lock_in_order`): 401 unless the
+        caller is still an active admin once its row is locked, 404 for an unknown user."""
+        rows = await self.repo.lock_in_order(admin.id, user_id)
+        caller, user = rows.get(admin.id), rows.get(user_id)
+        if caller is None or not caller.is_active or caller.role != Role.ADMIN:
+            raise Unauthorized()
+        if user is None:
+            raise UserNotFound()
+        return user
