@@ -3,6 +3,7 @@
     uv run python bench/http_bench.py                 # throw-away embedded PostgreSQL
     DATABASE_URL=... uv run python bench/http_bench.py  # yours (adds a user and items)
     uv run python bench/http_bench.py --profile 10    # and a py-spy profile of the service
+    uv run python bench/http_bench.py --traces        # the service exports every span (OTLP)
 
 What it does, all on 127.0.0.1:
 1. a database (`DATABASE_URL`, else a throw-away embedded PostgreSQL), migrated with
@@ -39,8 +40,10 @@ import time
 import uuid
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import version
 from pathlib import Path
 
@@ -1066,6 +1069,30 @@ def run(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> Non
         profile(service, every[0].service_path, token, args.profile, args)
 
 
+@contextlib.contextmanager
+def trace_sink() -> Iterator[str]:
+    """An OTLP/HTTP endpoint that reads and accepts every export (200, empty body): the
+    service pays its whole tracing cost, the receiver none of it."""
+
+    class Accept(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((HOST, 0), Accept)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://{HOST}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="default: DATABASE_URL, else embedded")
@@ -1087,6 +1114,12 @@ def main() -> None:
         help="replace the http-bench section of docs/benchmarks.md (else print only)",
     )
     parser.add_argument(
+        "--traces",
+        action="store_true",
+        help="the service exports every span (OTEL_* from the environment apply) to an "
+        "OTLP/HTTP receiver in this process that accepts everything",
+    )
+    parser.add_argument(
         "--only", nargs="+", metavar="KEY", help="only these scenarios (item me list create ...)"
     )
     parser.add_argument(
@@ -1104,6 +1137,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="http-bench-") as tmp, contextlib.ExitStack() as stack:
+        if args.traces:
+            os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = stack.enter_context(trace_sink())
         run(args, Path(tmp), stack)
     print(f"\nwhole run {time.monotonic() - started:.0f} s")
 

@@ -12,6 +12,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.accounts.router import router as accounts_router
 from backoffice.auth.router import router as auth_router
@@ -50,10 +51,12 @@ from backoffice.ratelimit import (
 )
 from backoffice.security import PasswordHasher, VerifiedTokens
 from backoffice.settings import Settings, get_settings
+from backoffice.telemetry import tracing_configured
 from backoffice.users.router import router as users_router
 
 if TYPE_CHECKING:
     from backoffice.ratelimit_store import SharedCounters
+    from backoffice.tracing import Tracing
 
 API_PREFIX = "/api/v1"
 
@@ -79,11 +82,15 @@ NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs":
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # Read once, so the middleware and the lifespan agree; while it is off the SDK is
+    # never imported.
+    traced = tracing_configured()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         app.state.engine = engine
+        tracing = start_tracing(engine) if traced else None
         await warn_on_statement_timeout(engine, settings)
         gate = create_gate(settings)
         app.state.db_gate = gate
@@ -114,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await sweeper.stop()
             if app.state.rate_limit_store is not None:
                 await app.state.rate_limit_store.close()
+            if tracing is not None:
+                await tracing.stop()
             await engine.dispose()
             await probe_engine.dispose()
 
@@ -169,6 +178,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyReadTimeoutMiddleware, timeout_seconds=settings.body_read_timeout_seconds
     )
     app.add_middleware(RequestContextMiddleware)
+    if traced:
+        from backoffice.tracing import TracingMiddleware
+
+        app.add_middleware(TracingMiddleware)
 
     # A request is matched against the routes in order, ~3 µs a check: the hot reads'
     # modules first, FastAPI's own /openapi.json and /docs routes last.
@@ -258,6 +271,13 @@ def add_copy(app: FastAPI, route: APIRoute, **changes: Any) -> None:
     """A new `APIRoute` in the app's list, built from `route`'s fields and `changes`."""
     fields = {name: getattr(route, name) for name in ROUTE_FIELDS}
     app.router.add_api_route(**{**fields, "route_class_override": type(route), **changes})
+
+
+def start_tracing(engine: AsyncEngine) -> "Tracing":
+    """Imported here: while tracing is off, the SDK is never loaded."""
+    from backoffice.tracing import Tracing
+
+    return Tracing.start(engine)
 
 
 def freeze_startup_objects() -> None:

@@ -20,6 +20,11 @@ READINESS_PROBES = Counter(
     "Database probes sent for /health/ready (at most one per READINESS_INTERVAL_SECONDS)",
     ["result"],
 )
+READINESS_CHANGES = Counter(
+    "backoffice_readiness_changes",
+    "Probe answers that differed from the one before (ready to unready or back): "
+    "a replica that keeps changing is flapping",
+)
 
 RATELIMIT_STORAGE_ERRORS = Counter(
     "backoffice_ratelimit_storage_errors",

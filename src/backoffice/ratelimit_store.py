@@ -41,6 +41,7 @@ from backoffice.ratelimit import (
     parse_budgets,
 )
 from backoffice.settings import Settings
+from backoffice.telemetry import span
 
 logger = logging.getLogger("backoffice.ratelimit")
 
@@ -304,7 +305,8 @@ class SharedCounters(BudgetSet):
         if not breaker.allows():
             return None
         try:
-            reply = await self.store.hit(self.prefix + key, mode, self.arguments)
+            with span("ratelimit.storage"):
+                reply = await self.store.hit(self.prefix + key, mode, self.arguments)
         except Exception as error:  # whatever the store does, never a 5xx
             breaker.failed(error)
             return None

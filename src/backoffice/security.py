@@ -20,6 +20,7 @@ from starlette.types import Scope
 from backoffice.errors import ServiceUnavailable
 from backoffice.schemas import MAX_DB_ID
 from backoffice.settings import Settings
+from backoffice.telemetry import span
 
 MAX_PASSWORD_BYTES = 72
 MIN_PASSWORD_BYTES = 8
@@ -88,10 +89,12 @@ class PasswordHasher:
         return cls(settings.bcrypt_rounds, settings.bcrypt_threads, settings.bcrypt_queue_seconds)
 
     async def hash(self, password: str) -> str:
-        return await self._in_slot(partial(_hash_sync, password, self.rounds))
+        with span("bcrypt.hash", rounds=self.rounds):
+            return await self._in_slot(partial(_hash_sync, password, self.rounds))
 
     async def verify(self, password: str, hashed: str) -> bool:
-        return await self._in_slot(partial(_verify_sync, password, hashed))
+        with span("bcrypt.verify"):
+            return await self._in_slot(partial(_verify_sync, password, hashed))
 
     def is_current(self, hashed: str) -> bool:
         """Whether a stored hash has the configured cost; else login hashes it again."""

@@ -1,4 +1,8 @@
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from backoffice.health.service import Readiness
+from backoffice.metrics import READINESS_CHANGES
 
 
 async def test_live_answers_200(client: httpx.AsyncClient) -> None:
@@ -26,3 +30,19 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert 'route="/api/v1/users/{user_id}"' in response.text
     assert "backoffice_db_pool_size" in response.text
     assert "backoffice_request_duration_seconds_bucket" in response.text
+
+
+async def test_each_change_of_the_readiness_answer_is_counted(engine: AsyncEngine) -> None:
+    """Ready, unready, unready, ready: two changes (the flapping alert counts them)."""
+    unreachable = create_async_engine("postgresql+asyncpg://u:p@127.0.0.1:1/db")
+    readiness = Readiness(engine, interval_seconds=0)
+    before = READINESS_CHANGES._value.get()
+    try:
+        answers = []
+        for probed in (engine, unreachable, unreachable, engine):
+            readiness.engine = probed
+            answers.append(await readiness.database_answers())
+    finally:
+        await unreachable.dispose()
+    assert answers == [True, False, False, True]
+    assert READINESS_CHANGES._value.get() - before == 2

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.errors import DATABASE_ERRORS
 from backoffice.health.repository import select_one
-from backoffice.metrics import READINESS_PROBES
+from backoffice.metrics import READINESS_CHANGES, READINESS_PROBES
 
 logger = logging.getLogger("backoffice.health")
 
@@ -44,6 +44,8 @@ class Readiness:
             answer = await self._probe_once()
         finally:
             self._probe = None
+        if self._answered_at is not None and answer != self._answer:
+            READINESS_CHANGES.inc()
         self._answer, self._answered_at = answer, time.monotonic()
         READINESS_PROBES.labels("ok" if answer else "unavailable").inc()
         return answer

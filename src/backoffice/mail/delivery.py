@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backoffice.mail.backends import MailBackend, PermanentFailure
 from backoffice.mail.repository import MailRepository, OutgoingMail
 from backoffice.outbox import Sweeper, sweep_batches
+from backoffice.telemetry import span
 
 logger = logging.getLogger("backoffice.mail")
 
@@ -71,7 +72,8 @@ class MailDelivery:
         """Send these ids if committed and due; how many were sent. Never raises: what
         fails is retried by the sweep."""
         try:
-            return await self._send_all(await self._claim(ids))
+            with span("mail.deliver", mails=len(ids)):
+                return await self._send_all(await self._claim(ids))
         except Exception:
             logger.exception("mail delivery failed", extra={"ids": list(ids)})
             return 0
@@ -108,8 +110,9 @@ class MailDelivery:
     async def _send(self, mail: OutgoingMail) -> bool:
         """One attempt and its outcome; whether the mail was sent."""
         try:
-            async with asyncio.timeout(self.send_deadline_seconds):
-                await self.backend.send(mail)
+            with span("mail.send", mail_id=mail.id, attempt=mail.attempts):
+                async with asyncio.timeout(self.send_deadline_seconds):
+                    await self.backend.send(mail)
         except PermanentFailure as exc:
             await self._give_up(mail, error_text(exc))
             return False

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice.notifications.repository import DeliveryRow, NotificationRepository
 from backoffice.outbox import Sweeper, sweep_batches
+from backoffice.telemetry import span
 
 logger = logging.getLogger("backoffice.notifications")
 
@@ -54,8 +55,12 @@ class NotificationDelivery:
         """Deliver these ids if committed and undelivered; how many were delivered.
 
         Retries the failed ones a bounded number of times, then leaves them to the sweep.
-        Never raises.
+        Never raises. Traced as a child of the request that queued them, when there was one.
         """
+        with span("notifications.deliver", notifications=len(ids)):
+            return await self._deliver(ids)
+
+    async def _deliver(self, ids: Sequence[int]) -> int:
         remaining = list(ids)
         delivered = 0
         for delay in (0.0, *RETRY_DELAYS_SECONDS):
