@@ -51,13 +51,23 @@ def wait_until_live(base_url: str, process: subprocess.Popen[str], timeout: floa
 def serve(
     settings: Settings, port: int, env: Mapping[str, str], **popen: Any
 ) -> subprocess.Popen[str]:
-    """`python -m backoffice serve` on `port`, against the suite's database, with `env` added."""
+    """`python -m backoffice serve` on `port`, against the suite's database, with `env` added.
+
+    Its mails go to the suite's SMTP server, as the in-process app's do: the console
+    backend would write each whole mail to a pipe nobody reads during the test, and a
+    full pipe blocks the server's logging, and so its event loop.
+    """
     environment = {
         **os.environ,
         "APP_ENV": "test",
         "DATABASE_URL": settings.database_url,
         "JWT_SECRET": settings.jwt_secret,
         "BCRYPT_ROUNDS": "4",
+        "EMAIL_BACKEND": settings.email_backend,
+        "SMTP_HOST": settings.smtp_host,
+        "SMTP_PORT": str(settings.smtp_port),
+        "SMTP_TLS": settings.smtp_tls,
+        "EMAIL_FROM": settings.email_from,
         "PORT": str(port),
         **env,
     }
