@@ -19,7 +19,7 @@ from tests.notifications.conftest import Publisher, stored_notifications
 
 
 def sessionmaker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    maker: async_sessionmaker[AsyncSession] = app.state.db.write
     return maker
 
 

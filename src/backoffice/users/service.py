@@ -4,7 +4,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.db import ReadSessions
+from backoffice.db import Database
 from backoffice.errors import Conflict, NotFound, Unauthorized
 from backoffice.principal import Identity, Principal
 from backoffice.security import AccessClaims, PasswordHasher
@@ -56,11 +56,11 @@ def caller_check(claims: AccessClaims) -> CallerCheck:
 
 
 class UserReads:
-    """The caller's profile read, in a read session of its own (`db.ReadSession`), and no
+    """The caller's profile read, in a read session of its own (`Database.read`), and no
     password hasher, which only the writes need: `GET /users/me` builds and solves no more."""
 
-    def __init__(self, sessions: ReadSessions) -> None:
-        self.sessions = sessions
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def read_caller(self, check: CallerCheck) -> UserRow:
         """The caller's own profile, and its caller check in the same statement.
@@ -68,7 +68,7 @@ class UserReads:
         `GET /users/me` sends this one statement instead of the check and then the read:
         401 when the token's user is gone, deactivated or at another token version.
         """
-        async with self.sessions() as session:
+        async with self.db.read() as session:
             return await UserRepository(session).read_caller(check)
 
 
