@@ -131,6 +131,11 @@ class Database:
     statements, so a read costs one round trip per statement and nothing else. The
     trade-off: the caller check and the read are not one snapshot (each statement sees
     the latest committed data), which no read route relies on.
+
+    A session is built per block, not kept for reuse: the pool of idle read sessions
+    this replaced measured within the spread between runs (callgrind, in-process item
+    GET: 1,908,000 instructions a request with it, 1,968,000 without, while a variant
+    of this shape that does strictly less measured 69,000 more than it).
     """
 
     __slots__ = ("gate", "read", "write")
