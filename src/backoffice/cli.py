@@ -15,7 +15,7 @@ from alembic.config import Config
 from pydantic import ValidationError
 
 from backoffice import server
-from backoffice.db import apply_statement_timeout, create_engine, create_sessionmaker
+from backoffice.db import Database, apply_statement_timeout, create_engine
 from backoffice.log import configure_logging
 from backoffice.security import PasswordHasher
 from backoffice.settings import Settings, get_settings, settings_errors
@@ -98,7 +98,7 @@ def with_database(settings: Settings) -> Settings:
 async def create_admin(settings: Settings, email: str, full_name: str, password: str) -> int:
     engine = create_engine(settings)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with Database.of(engine, settings).write() as session:
             data = UserCreate(email=email, password=password, full_name=full_name)
             hasher = PasswordHasher.of(settings)
             user = await UserService(session, hasher).register(data, role=Role.ADMIN)

@@ -16,15 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backoffice.accounts.router import router as accounts_router
 from backoffice.auth.router import router as auth_router
-from backoffice.db import (
-    ReadSessions,
-    create_engine,
-    create_gate,
-    create_probe_engine,
-    create_read_sessionmaker,
-    create_sessionmaker,
-    warn_on_statement_timeout,
-)
+from backoffice.db import Database, create_engine, create_probe_engine, warn_on_statement_timeout
 from backoffice.employees.router import router as employees_router
 from backoffice.errors import install_error_handlers, merge_responses
 from backoffice.files.router import router as files_router
@@ -92,21 +84,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         tracing = start_tracing(engine) if traced else None
         await warn_on_statement_timeout(engine, settings)
-        gate = create_gate(settings)
-        app.state.db_gate = gate
-        app.state.sessionmaker = create_sessionmaker(engine, gate)
-        app.state.read_sessionmaker = create_read_sessionmaker(engine)
-        app.state.read_sessions = ReadSessions(app.state.read_sessionmaker, gate)
+        app.state.db = Database.of(engine, settings)
         probe_engine = create_probe_engine(settings)
         app.state.readiness = Readiness(probe_engine, settings.readiness_interval_seconds)
         await app.state.password_hasher.prepare_dummy()
         sweeper = NotificationSweeper(
-            NotificationDelivery(app.state.sessionmaker), settings.notification_sweep_seconds
+            NotificationDelivery(app.state.db.write), settings.notification_sweep_seconds
         )
         app.state.notification_sweeper = sweeper
         sweeper.start()
         app.state.mail_delivery = MailDelivery(
-            app.state.sessionmaker,
+            app.state.db.write,
             backend_of(settings),
             settings.smtp_timeout_seconds * SEND_DEADLINE_STEPS,
         )

@@ -18,7 +18,7 @@ from backoffice.settings import Settings
 
 
 def sessionmaker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    maker: async_sessionmaker[AsyncSession] = app.state.db.write
     return maker
 
 

@@ -19,7 +19,7 @@ from tests.notifications.conftest import Publisher, stored_notifications
 
 
 def sessionmaker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    maker: async_sessionmaker[AsyncSession] = app.state.db.write
     return maker
 
 
@@ -233,7 +233,7 @@ async def test_a_database_error_during_delivery_is_retried(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     note_id = await insert_undelivered(engine, user.id, "retry me")
-    original = delivery.NotificationRepository.lock_undelivered
+    original = delivery.NotificationRepository.stamp_undelivered
     calls: list[int] = []
 
     async def fails_once(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -242,7 +242,7 @@ async def test_a_database_error_during_delivery_is_retried(
             raise OSError("connection reset")
         return await original(self, *args, **kwargs)
 
-    monkeypatch.setattr(delivery.NotificationRepository, "lock_undelivered", fails_once)
+    monkeypatch.setattr(delivery.NotificationRepository, "stamp_undelivered", fails_once)
 
     assert await NotificationDelivery(sessionmaker(app)).deliver([note_id]) == 1
     assert len(calls) == 2

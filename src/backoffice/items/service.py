@@ -14,7 +14,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.db import ReadSessions
+from backoffice.db import Database
 from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.files.repository import FileRow
 from backoffice.files.service import FileReads
@@ -55,21 +55,21 @@ CONSTRAINT_ERRORS: ConstraintErrors = {
 
 
 class ItemReads:
-    """The catalogue's reads, each in a read session of its own (`db.ReadSession`): a GET
+    """The catalogue's reads, each in a read session of its own (`Database.read`): a GET
     builds nothing else."""
 
-    def __init__(self, sessions: ReadSessions) -> None:
-        self.sessions = sessions
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def list(self, check: CallerCheck, query: ItemQuery) -> tuple[list[ItemRow], int]:
         """The caller check and the page in one statement, as `get` below."""
         owner_id = check.user_id if query.owner == "me" else None
-        async with self.sessions() as session:
+        async with self.db.read() as session:
             return await ItemRepository(session).search(check, query, owner_id)
 
     async def get(self, check: CallerCheck, item_id: int) -> ItemRow:
         """The caller check and the item in one statement (`sql.fetch_checked`)."""
-        async with self.sessions() as session:
+        async with self.db.read() as session:
             row = await ItemRepository(session).read(check, item_id)
         if row is None:
             raise ItemNotFound()
@@ -80,11 +80,11 @@ class ItemReads:
         item = await self.get(check, item_id)
         if item.image_file_id is None:
             raise ItemHasNoImage()
-        async with self.sessions() as session:
+        async with self.db.read() as session:
             return await FileReads(session).image_meta(item.image_file_id)
 
     async def image_data(self, meta: FileRow) -> bytes:
-        async with self.sessions() as session:
+        async with self.db.read() as session:
             return await FileReads(session).data_of(meta)
 
 

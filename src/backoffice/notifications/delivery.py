@@ -1,12 +1,13 @@
 """Delivery of committed notifications: after each response, and by the periodic sweep.
 
-Delivery means: publish one structured log line per notification, then stamp
-`delivered_at`. It runs in a session of its own from the app's sessionmaker (never the
-request's) and locks the rows it delivers with `FOR UPDATE SKIP LOCKED`, so two workers
-or replicas never deliver the same row twice at the same time.
+Delivery means: publish one structured log line per notification, and stamp
+`delivered_at` in a transaction committed once it is published. It runs in a session of
+its own from the app's sessionmaker (never the request's) and locks the rows it delivers
+with `FOR UPDATE SKIP LOCKED`, so two workers or replicas never deliver the same row twice
+at the same time.
 
-Semantics are at-least-once: a notification is stamped after it was published, so a
-crash between the two publishes it again at the next sweep; nothing committed is lost.
+Semantics are at-least-once: the stamp commits after the notification was published, so
+a crash between the two publishes it again at the next sweep; nothing committed is lost.
 A failure is logged and counted, retried a few times by the task, and left for the
 sweep after that; it never turns into a failed request (the response is already sent).
 """
@@ -88,24 +89,27 @@ class NotificationDelivery:
 
     async def _sweep_batch(self, after_id: int) -> tuple[int, int | None]:
         async with self.sessionmaker() as session:
-            rows = await NotificationRepository(session).lock_undelivered(
+            rows = await NotificationRepository(session).stamp_undelivered(
                 after_id=after_id, limit=SWEEP_BATCH_SIZE
             )
             if not rows:
                 return 0, None
-            done, _ = await self._publish_and_stamp(session, rows)
+            done, _ = await self._publish(session, rows)
             return done, rows[-1].id
 
     async def _deliver_batch(self, ids: Sequence[int]) -> tuple[int, list[int]]:
         async with self.sessionmaker() as session:
-            rows = await NotificationRepository(session).lock_undelivered(ids)
-            return await self._publish_and_stamp(session, rows)
+            rows = await NotificationRepository(session).stamp_undelivered(ids)
+            return await self._publish(session, rows)
 
-    async def _publish_and_stamp(
+    async def _publish(
         self, session: AsyncSession, rows: Sequence[DeliveryRow]
     ) -> tuple[int, list[int]]:
-        """Publish each row, stamp the published ones, commit; (delivered, failed ids)."""
-        published: list[int] = []
+        """Publish each stamped row, unstamp the failed ones, commit; (delivered, failed ids).
+
+        Stamping first and committing after publishing (rather than locking, publishing,
+        then stamping) is one statement and two round trips fewer per delivery.
+        """
         failed: list[int] = []
         for row in rows:
             try:
@@ -114,13 +118,12 @@ class NotificationDelivery:
                 FAILED.inc()
                 logger.exception("notification delivery failed", extra={"notification_id": row.id})
                 failed.append(row.id)
-            else:
-                published.append(row.id)
-        if published:
-            await NotificationRepository(session).mark_delivered(published)
+        if failed:
+            await NotificationRepository(session).unstamp(failed)
         await session.commit()
-        DELIVERED.inc(len(published))
-        return len(published), failed
+        delivered = len(rows) - len(failed)
+        DELIVERED.inc(delivered)
+        return delivered, failed
 
 
 class NotificationSweeper(Sweeper):

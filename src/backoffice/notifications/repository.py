@@ -83,21 +83,35 @@ class NotificationRepository:
         where = users(user_id, notification_id)
         return await update_row(self.session, Notification, NewId, where, stamp) is not None
 
-    async def lock_undelivered(
+    async def stamp_undelivered(
         self, ids: Sequence[int] | None = None, *, after_id: int = 0, limit: int = 100
     ) -> Sequence[DeliveryRow]:
-        """Undelivered rows among `ids` or after `after_id`, locked (`outbox.lock_due`)."""
-        undelivered = Notification.delivered_at.is_(None)
-        query = lock_due(
-            DELIVERY_COLUMNS, Notification.id, undelivered, ids, after_id=after_id, limit=limit
-        )
-        return [DeliveryRow._make(row) for row in await self.session.execute(query)]
+        """Stamp undelivered rows delivered and return them, in id order, in one statement.
 
-    async def mark_delivered(self, ids: Sequence[int]) -> None:
-        """Many rows at once, returning nothing: the sweep's batch stamp."""
+        The stamp holds only once the caller commits, which it does after publishing them
+        (so a crash in between publishes them again: at least once). The rows are locked
+        until then (`outbox.lock_due`: rows another worker holds are skipped, not waited
+        for). Only committed rows are visible here, so a notification whose change was
+        rolled back is never delivered.
+        """
+        undelivered = Notification.delivered_at.is_(None)
+        locked = lock_due(
+            (Notification.id,), Notification.id, undelivered, ids, after_id=after_id, limit=limit
+        )
+        statement = (
+            update(Notification)
+            .where(Notification.id.in_(locked))
+            .values(delivered_at=func.now())
+            .returning(*DELIVERY_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(DeliveryRow._make(row) for row in await self.session.execute(statement))
+
+    async def unstamp(self, ids: Sequence[int]) -> None:
+        """Undo `stamp_undelivered` for rows whose publishing failed: the sweep retries them."""
         await self.session.execute(
             update(Notification)
             .where(Notification.id.in_(ids))
-            .values(delivered_at=func.now())
+            .values(delivered_at=None)
             .execution_options(synchronize_session=False)
         )

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from backoffice.db import SessionDep, on_request_session, read_sessions_of
+from backoffice.db import SessionDep, database_of, on_request_session
 from backoffice.security import PasswordHasher
 from backoffice.users.schemas import UserQuery
 from backoffice.users.service import UserLookup, UserReads, UserService
@@ -28,8 +28,8 @@ UserLookupDep = Annotated[UserLookup, on_request_session(UserLookup)]
 
 async def get_user_reads(request: Request) -> UserReads:
     """For `GET /users/me`: no settings, and the session opened by the read itself
-    (`db.ReadSession`)."""
-    return UserReads(read_sessions_of(request))
+    (`Database.read`)."""
+    return UserReads(database_of(request))
 
 
 UserReadsDep = Annotated[UserReads, Depends(get_user_reads)]

@@ -4,7 +4,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.db import ReadSessions
+from backoffice.db import Database
 from backoffice.errors import Conflict, NotFound, Unauthorized
 from backoffice.principal import Identity, Principal
 from backoffice.security import AccessClaims, PasswordHasher
@@ -12,12 +12,11 @@ from backoffice.sql import CallerCheck, ConstraintErrors, integrity_errors
 from backoffice.users.models import Role
 from backoffice.users.repository import (
     CALLER_ROW,
-    Credentials,
     UserRepository,
     UserRow,
     caller_params,
 )
-from backoffice.users.schemas import UserAdminUpdate, UserCreate, UserQuery, UserUpdate
+from backoffice.users.schemas import UserAdminUpdate, UserCreate, UserUpdate
 
 
 class EmailTaken(Conflict):
@@ -77,11 +76,11 @@ def caller_check(claims: AccessClaims) -> CallerCheck:
 
 
 class UserReads:
-    """The caller's profile read, in a read session of its own (`db.ReadSession`), and no
+    """The caller's profile read, in a read session of its own (`Database.read`), and no
     password hasher, which only the writes need: `GET /users/me` builds and solves no more."""
 
-    def __init__(self, sessions: ReadSessions) -> None:
-        self.sessions = sessions
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def read_caller(self, check: CallerCheck) -> UserRow:
         """The caller's own profile, and its caller check in the same statement.
@@ -89,40 +88,30 @@ class UserReads:
         `GET /users/me` sends this one statement instead of the check and then the read:
         401 when the token's user is gone, deactivated or at another token version.
         """
-        async with self.sessions() as session:
+        async with self.db.read() as session:
             return await UserRepository(session).read_caller(check)
 
 
-class UserLookup:
+class UserLookup(UserRepository):
     """The users' reads in the session it is given: the admin's list, and what sign-in,
-    token refresh and other modules ask about a user, inside their own transaction."""
+    token refresh and other modules ask about a user, inside their own transaction.
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.repo = UserRepository(session)
+    The repository's questions as they are (`list`, `active_principal`, `credentials`,
+    ...), inherited rather than forwarded one by one, and the two whose answer must
+    exist, where no row is the users module's 404.
+    """
 
     async def read(self, user_id: int) -> UserRow:
         """A user's profile as a row, for `UserRead` (no entity loaded); 404 if unknown."""
-        row = await self.repo.read(user_id)
+        row = await super().read(user_id)
         if row is None:
             raise UserNotFound()
         return row
 
-    async def list(self, query: UserQuery) -> tuple[list[UserRow], int]:
-        return await self.repo.list(query)
-
-    async def active_principal(self, claims: AccessClaims) -> Principal | None:
-        return await self.repo.active_principal(claims)
-
-    async def active_identity(self, user_id: int) -> Identity | None:
-        return await self.repo.active_identity(user_id)
-
-    async def credentials(self, email: str) -> Credentials | None:
-        return await self.repo.credentials(email)
-
     async def email_and_password_hash(self, user_id: int) -> tuple[str, str]:
         """The caller's own: a row gone since the caller check (deleted meanwhile) is
         refused as any deleted user's token is, with 401."""
-        row = await self.repo.email_and_password_hash(user_id)
+        row = await super().email_and_password_hash(user_id)
         if row is None:
             raise Unauthorized()
         return row
