@@ -66,3 +66,11 @@ async def expire_links(engine: AsyncEngine) -> None:
 
 def mails_to(mailbox: Mailbox, to: str, subject: str) -> list[ReceivedMail]:
     return [m for m in mailbox.messages if m.to == to and m.subject.startswith(subject)]
+
+
+async def mails_written_to(engine: AsyncEngine, email: str) -> int:
+    """Rows in the mails outbox for `email`: what was sent or will be, whatever the SMTP
+    server has received so far."""
+    async with engine.connect() as conn:
+        query = text("SELECT count(*) FROM mails WHERE to_address = :email")
+        return int(await conn.scalar(query, {"email": email}) or 0)

@@ -17,6 +17,7 @@ from tests.links import (
     login,
     mailed_token,
     mails_to,
+    mails_written_to,
     reset,
     reset_token,
 )
@@ -57,12 +58,6 @@ async def test_forgot_writes_a_token_row_for_an_unknown_address_too(
             )
         ).all()
     assert [tuple(row) for row in rows] == [(user.email, False), ("nobody@example.com", True)]
-
-
-async def mails_written_to(engine: AsyncEngine, email: str) -> int:
-    async with engine.connect() as conn:
-        query = text("SELECT count(*) FROM mails WHERE to_address = :email")
-        return int(await conn.scalar(query, {"email": email}) or 0)
 
 
 async def test_forgot_sends_nothing_to_an_unknown_address(

@@ -20,13 +20,13 @@ from backoffice.auth.repository import (
     OneTimeTokenRepository,
     RefreshTokenRepository,
 )
-from backoffice.errors import BadRequest, Conflict, Throttled
+from backoffice.errors import BadRequest, Conflict, Throttled, Unauthorized
 from backoffice.principal import Principal
 from backoffice.security import PasswordHasher, digest_refresh_token
 from backoffice.settings import Settings
 from backoffice.sql import integrity_errors
 from backoffice.users.repository import UserRepository
-from backoffice.users.service import CONSTRAINT_ERRORS, UserNotFound
+from backoffice.users.service import CONSTRAINT_ERRORS
 
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a secret
 VERIFY_EMAIL = "verify_email"
@@ -147,17 +147,23 @@ class AccountLifecycle:
             await self.session.commit()
 
     async def resend_verification(self, user: Principal) -> None:
-        """A new link for the pending address, or else the unverified current one; 429
-        with Retry-After once the address had its links for the hour."""
+        """A new link for the pending address, or else the unverified current one.
+
+        Past the address's links for the hour it sends nothing and answers the same: the
+        count includes links others asked for (a sign-up, someone else's pending change),
+        so a refusal would tell whether anyone else wants that address. A user deleted
+        since the caller check is refused as any deleted user's token is.
+        """
         addresses = await self.users.addresses(user.id)
         if addresses is None:
-            raise UserNotFound()
+            raise Unauthorized()
         address = addresses.pending_email
         if address is None and not addresses.email_verified:
             address = addresses.email
         if address is None:
             raise NothingToVerify()
-        await self._verification_link(user.id, address)
+        with suppress(Throttled):
+            await self._verification_link(user.id, address)
         await self.session.commit()
 
     async def verify_new_user(self, user_id: int, email: str) -> None:

@@ -214,7 +214,7 @@ async def verify_email(body: EmailVerification, lifecycle: AccountLifecycleDep) 
     response_model=Accepted,
     operation_id="auth-email-verify-resend",
     summary="Mail a new confirmation link for the pending (or unverified) address",
-    responses=errors(401, NothingToVerify, Throttled),
+    responses=errors(401, NothingToVerify),
 )
 async def resend_verification(user: CurrentUser, lifecycle: AccountLifecycleDep) -> Accepted:
     await lifecycle.resend_verification(user)

@@ -21,9 +21,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
     statement; SQLAlchemy then invalidates it and every connection pooled before it
     (so one PostgreSQL restart costs one failed statement, not one per connection), and
     `execute_first` retries the request's first statement once on a new connection.
+
+    `hide_parameters`: a failed statement's error, which is logged, names no bound
+    value; the values include password hashes and the mailed links' tokens.
     """
     return create_async_engine(
         database_url(settings),
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
@@ -43,6 +47,7 @@ def create_probe_engine(settings: Settings) -> AsyncEngine:
     """
     return create_async_engine(
         database_url(settings),
+        hide_parameters=True,
         pool_size=1,
         max_overflow=0,
         pool_pre_ping=True,

@@ -178,11 +178,12 @@ class UserService:
 
         An address another account holds is answered exactly as any other (its link
         then fails for whoever follows it), so this is no oracle of who has an account.
-        Sending the current address again cancels a pending change.
+        Sending the current address again cancels a pending change. A caller deleted
+        since its caller check is refused as any deleted user's token is.
         """
         user = await self.repo.update_profile(user_id, data.full_name, data.email)
         if user is None:
-            raise UserNotFound()
+            raise Unauthorized()
         if data.email is not None and user.pending_email == data.email:
             await verification.verify_email_change(user_id, user.email, data.email)
         await self.session.commit()
