@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import Executable, Result
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Executable, Result, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from backoffice.db.gate import ConnectionGate, create_gate
+from backoffice.errors import Unauthorized
+from backoffice.models import Base
 from backoffice.settings import Settings
 
 
@@ -194,8 +196,34 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     methods get a read session, the others a write session.
     """
     db = database_of(request)
-    async with db.read() if request.method in READ_ONLY_METHODS else db.write() as session:
-        yield session
+    if request.method in READ_ONLY_METHODS:
+        async with db.read() as session:
+            yield session
+        return
+    async with db.write() as session:
+        try:
+            yield session
+        except IntegrityError as exc:
+            if await caller_deleted(session, request):
+                raise Unauthorized() from exc
+            raise
+
+
+async def caller_deleted(session: AsyncSession, request: Request) -> bool:
+    """Whether the request's caller is gone: then a write's broken constraint was the
+    owner's foreign key, its user deleted after the caller check passed.
+
+    Such a write is refused as any deleted user's token is, with 401, not a 500: its
+    transaction failed, so nothing of it is stored. Asked only once a write failed, so
+    no write pays for it (a lock on the caller's row taken by the check would, and its
+    upgrade to `FOR UPDATE` by the same routes would deadlock two of them).
+    """
+    caller = request.scope.get("state", {}).get("user_id")
+    if caller is None:
+        return False
+    await session.rollback()
+    users = Base.metadata.tables["users"]
+    return await session.scalar(select(users.c.id).where(users.c.id == caller)) is None
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

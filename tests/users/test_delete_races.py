@@ -1,0 +1,75 @@
+"""A create that passed its caller check just before the caller's deletion committed:
+the insert breaks the owner's foreign key, and the request is refused as any deleted
+user's is (401), with nothing of it stored."""
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backoffice.principal import Principal
+from backoffice.security import AccessClaims
+from backoffice.users.service import UserLookup
+from tests.conftest import SignedInUser
+from tests.files.samples import count_rows, upload
+
+
+def delete_after_next_check(
+    monkeypatch: pytest.MonkeyPatch, engine: AsyncEngine, user: SignedInUser
+) -> None:
+    """Delete `user` (committed) right after their next request's caller check passed."""
+    real_check = UserLookup.active_principal
+
+    async def checked_then_deleted(self: UserLookup, claims: AccessClaims) -> Principal | None:
+        principal = await real_check(self, claims)
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+        return principal
+
+    monkeypatch.setattr(UserLookup, "active_principal", checked_then_deleted)
+
+
+@pytest.fixture
+def deleted_after_check(
+    engine: AsyncEngine, user: SignedInUser, monkeypatch: pytest.MonkeyPatch
+) -> SignedInUser:
+    """`user`, deleted right after their next request's caller check passed."""
+    delete_after_next_check(monkeypatch, engine, user)
+    return user
+
+
+async def owned_rows(engine: AsyncEngine, table: str, user_id: int) -> int:
+    async with engine.connect() as conn:
+        sql = f"SELECT count(*) FROM {table} WHERE owner_id = :id"
+        return int(await conn.scalar(text(sql), {"id": user_id}) or 0)
+
+
+def refused(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "not_authenticated"
+
+
+async def test_an_item_created_by_a_user_deleted_after_the_caller_check_is_401(
+    client: httpx.AsyncClient, engine: AsyncEngine, deleted_after_check: SignedInUser
+) -> None:
+    user = deleted_after_check
+    body: dict[str, Any] = {"name": "Late", "price": "1.00"}
+    refused(await client.post("/items", json=body, headers=user.headers))
+    assert await owned_rows(engine, "items", user.id) == 0
+
+
+async def test_an_account_created_by_a_user_deleted_after_the_caller_check_is_401(
+    client: httpx.AsyncClient, engine: AsyncEngine, deleted_after_check: SignedInUser
+) -> None:
+    user = deleted_after_check
+    refused(await client.post("/accounts", json={"name": "Late"}, headers=user.headers))
+    assert await owned_rows(engine, "accounts", user.id) == 0
+
+
+async def test_a_file_uploaded_by_a_user_deleted_after_the_caller_check_is_401(
+    client: httpx.AsyncClient, engine: AsyncEngine, deleted_after_check: SignedInUser
+) -> None:
+    refused(await upload(client, deleted_after_check))
+    assert await count_rows(engine) == (0, 0)
