@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backoffice.employees.repository import EmployeeRepository, EmployeeRow
 from backoffice.principal import Principal
 from backoffice.security import AccessClaims
 from backoffice.users.service import UserLookup
 from tests.conftest import SignedInUser
+from tests.factories import AccountFactory
 from tests.files.samples import count_rows, upload
 
 
@@ -73,3 +75,28 @@ async def test_a_file_uploaded_by_a_user_deleted_after_the_caller_check_is_401(
 ) -> None:
     refused(await upload(client, deleted_after_check))
     assert await count_rows(engine) == (0, 0)
+
+
+async def test_an_employee_added_by_a_user_deleted_after_the_account_check_is_401(
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    user: SignedInUser,
+    make_account: AccountFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The account went with its owner between its check and the insert: the caller is
+    refused, not told the account was not found (404)."""
+    account = await make_account(user)
+    real_add = EmployeeRepository.add
+
+    async def deleted_then_added(self: EmployeeRepository, *args: Any) -> EmployeeRow:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+        return await real_add(self, *args)
+
+    monkeypatch.setattr(EmployeeRepository, "add", deleted_then_added)
+    body = {"full_name": "Late", "email": "late@example.com"}
+    path = f"/accounts/{account['id']}/employees"
+    refused(await client.post(path, json=body, headers=user.headers))
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM employees")) == 0

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from backoffice.db.gate import ConnectionGate, create_gate
-from backoffice.errors import Unauthorized
+from backoffice.errors import DomainError, Unauthorized
 from backoffice.models import Base
 from backoffice.settings import Settings
 
@@ -203,20 +203,27 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with db.write() as session:
         try:
             yield session
-        except IntegrityError as exc:
-            if await caller_deleted(session, request):
+        except (IntegrityError, DomainError) as exc:
+            if broke_constraint(exc) and await caller_deleted(session, request):
                 raise Unauthorized() from exc
             raise
 
 
+def broke_constraint(exc: Exception) -> bool:
+    """A broken constraint, or the domain error a service made of one (`integrity_errors`:
+    a parent deleted meanwhile is its 404)."""
+    return isinstance(exc, IntegrityError) or isinstance(exc.__cause__, IntegrityError)
+
+
 async def caller_deleted(session: AsyncSession, request: Request) -> bool:
-    """Whether the request's caller is gone: then a write's broken constraint was the
-    owner's foreign key, its user deleted after the caller check passed.
+    """Whether the request's caller is gone: then a write's broken constraint was a
+    foreign key to the caller's rows, deleted after the caller check passed.
 
     Such a write is refused as any deleted user's token is, with 401, not a 500: its
     transaction failed, so nothing of it is stored. Asked only once a write failed, so
-    no write pays for it (a lock on the caller's row taken by the check would, and its
-    upgrade to `FOR UPDATE` by the same routes would deadlock two of them).
+    no other write pays for it. Not a `FOR KEY SHARE` lock on the caller's row in every
+    write's check instead: two writes of one user that then lock the row `FOR UPDATE`
+    (a password change, a deletion, an admin's update) would deadlock.
     """
     caller = request.scope.get("state", {}).get("user_id")
     if caller is None:
