@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import Executable, Result
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Executable, Result, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from backoffice.db.gate import ConnectionGate, create_gate
+from backoffice.errors import DomainError, Unauthorized
+from backoffice.models import Base
 from backoffice.settings import Settings
 
 
@@ -194,8 +196,41 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     methods get a read session, the others a write session.
     """
     db = database_of(request)
-    async with db.read() if request.method in READ_ONLY_METHODS else db.write() as session:
-        yield session
+    if request.method in READ_ONLY_METHODS:
+        async with db.read() as session:
+            yield session
+        return
+    async with db.write() as session:
+        try:
+            yield session
+        except (IntegrityError, DomainError) as exc:
+            if broke_constraint(exc) and await caller_deleted(session, request):
+                raise Unauthorized() from exc
+            raise
+
+
+def broke_constraint(exc: Exception) -> bool:
+    """A broken constraint, or the domain error a service made of one (`integrity_errors`:
+    a parent deleted meanwhile is its 404)."""
+    return isinstance(exc, IntegrityError) or isinstance(exc.__cause__, IntegrityError)
+
+
+async def caller_deleted(session: AsyncSession, request: Request) -> bool:
+    """Whether the request's caller is gone: then a write's broken constraint was a
+    foreign key to the caller's rows, deleted after the caller check passed.
+
+    Such a write is refused as any deleted user's token is, with 401, not a 500: its
+    transaction failed, so nothing of it is stored. Asked only once a write failed, so
+    no other write pays for it. Not a `FOR KEY SHARE` lock on the caller's row in every
+    write's check instead: two writes of one user that then lock the row `FOR UPDATE`
+    (a password change, a deletion, an admin's update) would deadlock.
+    """
+    caller = request.scope.get("state", {}).get("user_id")
+    if caller is None:
+        return False
+    await session.rollback()
+    users = Base.metadata.tables["users"]
+    return await session.scalar(select(users.c.id).where(users.c.id == caller)) is None
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

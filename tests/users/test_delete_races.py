@@ -1,0 +1,102 @@
+"""A create that passed its caller check just before the caller's deletion committed:
+the insert breaks the owner's foreign key, and the request is refused as any deleted
+user's is (401), with nothing of it stored."""
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backoffice.employees.repository import EmployeeRepository, EmployeeRow
+from backoffice.principal import Principal
+from backoffice.security import AccessClaims
+from backoffice.users.service import UserLookup
+from tests.conftest import SignedInUser
+from tests.factories import AccountFactory
+from tests.files.samples import count_rows, upload
+
+
+def delete_after_next_check(
+    monkeypatch: pytest.MonkeyPatch, engine: AsyncEngine, user: SignedInUser
+) -> None:
+    """Delete `user` (committed) right after their next request's caller check passed."""
+    real_check = UserLookup.active_principal
+
+    async def checked_then_deleted(self: UserLookup, claims: AccessClaims) -> Principal | None:
+        principal = await real_check(self, claims)
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+        return principal
+
+    monkeypatch.setattr(UserLookup, "active_principal", checked_then_deleted)
+
+
+@pytest.fixture
+def deleted_after_check(
+    engine: AsyncEngine, user: SignedInUser, monkeypatch: pytest.MonkeyPatch
+) -> SignedInUser:
+    """`user`, deleted right after their next request's caller check passed."""
+    delete_after_next_check(monkeypatch, engine, user)
+    return user
+
+
+async def owned_rows(engine: AsyncEngine, table: str, user_id: int) -> int:
+    async with engine.connect() as conn:
+        sql = f"SELECT count(*) FROM {table} WHERE owner_id = :id"
+        return int(await conn.scalar(text(sql), {"id": user_id}) or 0)
+
+
+def refused(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "not_authenticated"
+
+
+async def test_an_item_created_by_a_user_deleted_after_the_caller_check_is_401(
+    client: httpx.AsyncClient, engine: AsyncEngine, deleted_after_check: SignedInUser
+) -> None:
+    user = deleted_after_check
+    body: dict[str, Any] = {"name": "Late", "price": "1.00"}
+    refused(await client.post("/items", json=body, headers=user.headers))
+    assert await owned_rows(engine, "items", user.id) == 0
+
+
+async def test_an_account_created_by_a_user_deleted_after_the_caller_check_is_401(
+    client: httpx.AsyncClient, engine: AsyncEngine, deleted_after_check: SignedInUser
+) -> None:
+    user = deleted_after_check
+    refused(await client.post("/accounts", json={"name": "Late"}, headers=user.headers))
+    assert await owned_rows(engine, "accounts", user.id) == 0
+
+
+async def test_a_file_uploaded_by_a_user_deleted_after_the_caller_check_is_401(
+    client: httpx.AsyncClient, engine: AsyncEngine, deleted_after_check: SignedInUser
+) -> None:
+    refused(await upload(client, deleted_after_check))
+    assert await count_rows(engine) == (0, 0)
+
+
+async def test_an_employee_added_by_a_user_deleted_after_the_account_check_is_401(
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    user: SignedInUser,
+    make_account: AccountFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The account went with its owner between its check and the insert: the caller is
+    refused, not told the account was not found (404)."""
+    account = await make_account(user)
+    real_add = EmployeeRepository.add
+
+    async def deleted_then_added(self: EmployeeRepository, *args: Any) -> EmployeeRow:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+        return await real_add(self, *args)
+
+    monkeypatch.setattr(EmployeeRepository, "add", deleted_then_added)
+    body = {"full_name": "Late", "email": "late@example.com"}
+    path = f"/accounts/{account['id']}/employees"
+    refused(await client.post(path, json=body, headers=user.headers))
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM employees")) == 0
