@@ -2,6 +2,7 @@
 the insert breaks the owner's foreign key, and the request is refused as any deleted
 user's is (401), with nothing of it stored."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backoffice.employees.repository import EmployeeRepository, EmployeeRow
 from backoffice.principal import Principal
 from backoffice.security import AccessClaims
+from backoffice.users.repository import UserRepository
 from backoffice.users.service import UserLookup
 from tests.conftest import SignedInUser
 from tests.factories import AccountFactory
@@ -100,3 +102,39 @@ async def test_an_employee_added_by_a_user_deleted_after_the_account_check_is_40
     refused(await client.post(path, json=body, headers=user.headers))
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM employees")) == 0
+
+
+async def test_a_reset_asked_while_the_account_is_deleted_is_the_same_202(
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    user: SignedInUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The deletion starts right after `forgot` found the account: it waits for the
+    reset link's row, then takes it along (it broke the link's insert, a 500 that told
+    the address had an account)."""
+    real_lookup = UserRepository.active_id
+    deletions: list[asyncio.Task[None]] = []
+
+    async def delete() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+
+    async def found_then_deleted(self: UserRepository, email: str) -> int | None:
+        found = await real_lookup(self, email)
+        deletions.append(asyncio.create_task(delete()))
+        await asyncio.sleep(0.3)  # the deletion runs, or waits for this transaction
+        return found
+
+    monkeypatch.setattr(UserRepository, "active_id", found_then_deleted)
+    response = await client.post("/auth/password/forgot", json={"email": user.email})
+    await asyncio.gather(*deletions)
+    assert response.status_code == 202
+    async with engine.connect() as conn:
+        users = await conn.scalar(
+            text("SELECT count(*) FROM users WHERE id = :id"), {"id": user.id}
+        )
+        links = await conn.scalar(
+            text("SELECT count(*) FROM one_time_tokens WHERE user_id = :id"), {"id": user.id}
+        )
+    assert (users, links) == (0, 0)

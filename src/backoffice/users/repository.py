@@ -211,8 +211,15 @@ class UserRepository:
         return replaced is not None
 
     async def active_id(self, email: str) -> int | None:
-        """The id of the active account with this address, if there is one."""
-        return await self.session.scalar(select(User.id).where(User.email == email, User.is_active))
+        """The id of the active account with this address, if there is one.
+
+        Its row is held `FOR KEY SHARE` until the caller's transaction ends (the lock
+        the caller's foreign keys would take anyway, taken first): a deletion of the
+        account waits for the rows that name it, instead of breaking their insert, and
+        both take the user's row before any of its tokens' (no deadlock).
+        """
+        query = select(User.id).where(User.email == email, User.is_active)
+        return await self.session.scalar(query.with_for_update(key_share=True))
 
     async def addresses(self, user_id: int) -> Addresses | None:
         row = (
