@@ -69,8 +69,8 @@ def mails_to(mailbox: Mailbox, to: str, subject: str) -> list[ReceivedMail]:
 
 
 async def mails_written_to(engine: AsyncEngine, email: str) -> int:
-    """Rows in the mails outbox for `email`: what was sent or will be, whatever the SMTP
-    server has received so far."""
+    """Rows in the mails outbox for `email` that were sent or will be, whatever the SMTP
+    server has received so far (not the rows written given up, never to be sent)."""
     async with engine.connect() as conn:
-        query = text("SELECT count(*) FROM mails WHERE to_address = :email")
+        query = text("SELECT count(*) FROM mails WHERE to_address = :email AND failed_at IS NULL")
         return int(await conn.scalar(query, {"email": email}) or 0)

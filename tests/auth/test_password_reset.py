@@ -67,6 +67,21 @@ async def test_forgot_sends_nothing_to_an_unknown_address(
     assert await mails_written_to(engine, "nobody@example.com") == 0
 
 
+async def test_forgot_for_an_unknown_address_writes_its_mail_row_given_up_and_empty(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """The same INSERT as for an account, so a stopwatch cannot tell them apart."""
+    await client.post("/auth/password/forgot", json={"email": "nobody@example.com"})
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT body_text, body_html, failed_at IS NOT NULL, sent_at, attempts "
+                "FROM mails WHERE to_address = 'nobody@example.com'"
+            )
+        )
+        assert [tuple(row) for row in rows] == [(None, None, True, None, 0)]
+
+
 async def test_forgot_sends_nothing_to_a_deactivated_account(
     client: httpx.AsyncClient, user: SignedInUser, admin: SignedInUser, engine: AsyncEngine
 ) -> None:

@@ -51,6 +51,8 @@ class AccountMails(Protocol):
 
     async def password_reset(self, to: str, token: str, *, user_id: int | None) -> int: ...
 
+    async def password_reset_unsent(self, to: str, token: str) -> int: ...
+
     async def password_changed(self, to: str, *, user_id: int | None) -> int: ...
 
     async def verify_email(self, to: str, token: str, *, user_id: int | None) -> int: ...
@@ -88,9 +90,10 @@ class AccountLifecycle:
     async def forgot_password(self, email: str) -> None:
         """Mail a reset link if `email` is an active account's; the caller cannot tell.
 
-        An address with no active account costs the same statements, a token row
-        included (never sent), but for the mail row; the mail itself goes after the
-        response. A throttled address gets nothing, whoever it belongs to.
+        An address with no active account costs the same statements, its token row
+        and a mail row included, both never sent (`password_reset_unsent`); the mail
+        itself goes after the response. A throttled address gets nothing, whoever it
+        belongs to.
         """
         user_id = await self.users.active_id(email)
         try:
@@ -101,7 +104,9 @@ class AccountLifecycle:
         # Whoever asked: the address's earlier links are void (a new request replaces them).
         await self.links.void_for_email(PASSWORD_RESET, email)
         token = await self._add_link(PASSWORD_RESET, email, user_id)
-        if user_id is not None:
+        if user_id is None:
+            await self.mails.password_reset_unsent(email, token)
+        else:
             await self.mails.password_reset(email, token, user_id=user_id)
         await self.session.commit()
 

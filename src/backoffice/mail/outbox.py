@@ -37,9 +37,19 @@ class MailOutbox(Pending):
 
     async def password_reset(self, to: str, token: str, *, user_id: int | None) -> int:
         """The reset link (`PASSWORD_RESET_URL`), valid `PASSWORD_RESET_MINUTES`."""
+        return await self._write(to, user_id, self._reset_mail(to, token))
+
+    async def password_reset_unsent(self, to: str, token: str) -> int:
+        """What `password_reset` writes, for an address with no active account: the same
+        mail composed and the same INSERT, of a row given up at once, without its bodies
+        and scheduled for nothing. So `forgot` costs the same statements and time whether
+        or not the address has an account, and nothing is sent."""
+        mail = self._reset_mail(to, token)
+        return await self._repo.add_given_up(to, mail.subject, "no active account")
+
+    def _reset_mail(self, to: str, token: str) -> MailContent:
         url = messages.link(self._settings.password_reset_url, token)
-        minutes = self._settings.password_reset_minutes
-        return await self._write(to, user_id, messages.password_reset(to, url, minutes))
+        return messages.password_reset(to, url, self._settings.password_reset_minutes)
 
     async def password_changed(self, to: str, *, user_id: int | None) -> int:
         return await self._write(to, user_id, messages.password_changed(to))

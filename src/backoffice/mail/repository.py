@@ -2,7 +2,7 @@
 `notifications/`)."""
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, func, update
@@ -55,6 +55,21 @@ class MailRepository:
             "subject": subject,
             "body_text": text,
             "body_html": html,
+            "failed_at": None,
+            "last_error": None,
+        }
+        return (await insert_row(self.session, Mail, NewId, values)).id
+
+    async def add_given_up(self, to: str, subject: str, reason: str) -> int:
+        """The same INSERT, of a row given up already and without bodies: never sent."""
+        values = {
+            "user_id": None,
+            "to_address": to,
+            "subject": subject,
+            "body_text": None,
+            "body_html": None,
+            "failed_at": datetime.now(UTC),
+            "last_error": reason,
         }
         return (await insert_row(self.session, Mail, NewId, values)).id
 
