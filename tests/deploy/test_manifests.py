@@ -196,13 +196,16 @@ def test_compose_sends_the_api_mails_to_mailpit_and_passes_the_prod_checks() -> 
         assert (settings.smtp_port, settings.smtp_tls) == (1025, "none")
 
 
-def test_kubernetes_takes_the_smtp_password_from_the_secret_and_passes_the_prod_checks() -> None:
+def test_kubernetes_takes_the_smtp_relay_from_the_secret_and_passes_the_prod_checks() -> None:
     config = resource("ConfigMap", "backoffice-config")["data"]
     secret = resource("Secret", "backoffice-secrets")["stringData"]
     (api,) = resource("Deployment", "backoffice-api")["spec"]["template"]["spec"]["containers"]
     from_secret = {item["name"]: item["valueFrom"]["secretKeyRef"]["key"] for item in api["env"]}
-    assert from_secret["SMTP_PASSWORD"] == "SMTP_PASSWORD"
+    relay = ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD")
+    assert {name: from_secret[name] for name in relay} == {name: name for name in relay}
+    assert not set(relay) & set(config)
     env = config | {name: secret[key] for name, key in from_secret.items()}
     settings = settings_of(env)
-    assert settings.email_backend == "smtp"
+    assert (settings.email_backend, settings.smtp_host) == ("smtp", secret["SMTP_HOST"])
+    assert settings.smtp_username == secret["SMTP_USERNAME"]
     assert settings.smtp_password.get_secret_value() == secret["SMTP_PASSWORD"]
