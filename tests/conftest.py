@@ -9,6 +9,7 @@ import asyncio
 import os
 import socket
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from backoffice import embedded_db
+from backoffice import embedded_db, security
 from backoffice.cli import alembic_config
 from backoffice.db import apply_statement_timeout
 from backoffice.main import create_app
@@ -225,3 +226,20 @@ def redis_url(redis_server: RedisServer) -> str:
     """The session's Redis, emptied for this test."""
     assert redis_server.command(b"FLUSHALL") == b"+OK\r\n"
     return redis_server.url
+
+
+@pytest.fixture
+def held_check(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """(entered, release): the next bcrypt check starts (`entered`), then waits in its
+    thread for `release`; later checks run as usual."""
+    entered, release = threading.Event(), threading.Event()
+    real_verify = security._verify_sync
+
+    def held_verify(password: str, hashed: str) -> bool:
+        if not entered.is_set():
+            entered.set()
+            release.wait(30)
+        return real_verify(password, hashed)
+
+    monkeypatch.setattr(security, "_verify_sync", held_verify)
+    return entered, release

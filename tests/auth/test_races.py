@@ -4,27 +4,18 @@ import asyncio
 import threading
 
 import httpx
-import pytest
 
-from backoffice import security
 from tests.conftest import PASSWORD, SignedInUser
 
 NEW_PASSWORD = "a changed password"
 
 
 async def test_a_login_in_flight_during_a_password_change_is_refused(
-    client: httpx.AsyncClient, user: SignedInUser, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient,
+    user: SignedInUser,
+    held_check: tuple[threading.Event, threading.Event],
 ) -> None:
-    entered, release = threading.Event(), threading.Event()
-    real_verify = security._verify_sync
-
-    def held_verify(password: str, hashed: str) -> bool:
-        if password == PASSWORD and not entered.is_set():
-            entered.set()
-            release.wait(30)
-        return real_verify(password, hashed)
-
-    monkeypatch.setattr(security, "_verify_sync", held_verify)
+    entered, release = held_check
     login = asyncio.create_task(
         client.post("/auth/login", json={"email": user.email, "password": PASSWORD})
     )
@@ -47,18 +38,9 @@ async def test_a_login_in_flight_when_the_user_is_deactivated_is_refused(
     client: httpx.AsyncClient,
     user: SignedInUser,
     admin: SignedInUser,
-    monkeypatch: pytest.MonkeyPatch,
+    held_check: tuple[threading.Event, threading.Event],
 ) -> None:
-    entered, release = threading.Event(), threading.Event()
-    real_verify = security._verify_sync
-
-    def held_verify(password: str, hashed: str) -> bool:
-        if not entered.is_set():
-            entered.set()
-            release.wait(30)
-        return real_verify(password, hashed)
-
-    monkeypatch.setattr(security, "_verify_sync", held_verify)
+    entered, release = held_check
     login = asyncio.create_task(
         client.post("/auth/login", json={"email": user.email, "password": PASSWORD})
     )

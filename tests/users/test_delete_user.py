@@ -12,16 +12,14 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backoffice import security
 from backoffice.idempotency.service import IdempotencyService
-from backoffice.principal import Principal
-from backoffice.security import AccessClaims, VerifiedTokens
+from backoffice.security import VerifiedTokens
 from backoffice.settings import Settings
-from backoffice.users.service import UserLookup
 from tests.conftest import PASSWORD, SignedInUser, UserFactory
 from tests.factories import AccountFactory, EmployeeFactory, ItemFactory, UploadFactory
 from tests.links import reset, reset_token
 from tests.mail_server import Mailbox
+from tests.users.conftest import delete_after_next_check
 
 Deleter = Callable[[SignedInUser], Awaitable[httpx.Response]]
 Owner = Callable[[SignedInUser], Awaitable[dict[str, Any]]]
@@ -350,23 +348,6 @@ async def test_deleting_yourself_twice_is_401(
     assert again.json()["code"] == "not_authenticated"
 
 
-@pytest.fixture
-def held_check(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
-    """(entered, release): the next bcrypt check starts (`entered`), then waits in its
-    thread for `release`; later checks run as usual."""
-    entered, release = threading.Event(), threading.Event()
-    real_verify = security._verify_sync
-
-    def held_verify(password: str, hashed: str) -> bool:
-        if not entered.is_set():
-            entered.set()
-            release.wait(30)
-        return real_verify(password, hashed)
-
-    monkeypatch.setattr(security, "_verify_sync", held_verify)
-    return entered, release
-
-
 async def test_two_deletions_at_once_delete_once_and_refuse_the_other(
     client: httpx.AsyncClient,
     user: SignedInUser,
@@ -569,15 +550,7 @@ async def test_a_password_check_of_a_user_deleted_after_the_caller_check_is_401(
 ) -> None:
     """The caller's own row is gone when the route reads its hash: the caller is refused,
     not told that a user was not found (404)."""
-    real_check = UserLookup.active_principal
-
-    async def checked_then_deleted(self: UserLookup, claims: AccessClaims) -> Principal | None:
-        principal = await real_check(self, claims)
-        async with engine.begin() as conn:
-            await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
-        return principal
-
-    monkeypatch.setattr(UserLookup, "active_principal", checked_then_deleted)
+    delete_after_next_check(monkeypatch, engine, user)
     method = "DELETE" if path == "/users/me" else "POST"
     response = await client.request(method, path, json=body, headers=user.headers)
     assert response.status_code == 401
