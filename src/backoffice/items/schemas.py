@@ -80,15 +80,29 @@ NOT_BLANK = {"pattern": f"^[^\\x00]*[^{BLANKS}\\x00][^\\x00]*$"}
 """Names and categories are stripped, so one of blanks only is empty (422): the schema
 says so, beside the refused NUL every string's schema states, and a client or a fuzzer
 generating from the document does not send one expecting a 201."""
+
+
+def stripped_not_blank(text: str) -> str:
+    """The text without its surrounding blanks; one of blanks only is refused (422)."""
+    text = text.strip()
+    if not text:
+        raise ValueError("must not be blank")
+    return text
+
+
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    # The length is the sent text's, before the strip, as the schema's maxLength says:
+    # 201 characters with a leading blank are refused, whatever the strip leaves.
+    StringConstraints(max_length=200),
+    AfterValidator(stripped_not_blank),
     Field(json_schema_extra=NOT_BLANK),
 ]
 Description = Annotated[str, Field(max_length=2000)]
 Category = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    StringConstraints(max_length=100),
+    AfterValidator(stripped_not_blank),
     Field(json_schema_extra=NOT_BLANK),
 ]
 FileRef = Annotated[BodyId, Field(description="A file the item's owner uploaded")]
