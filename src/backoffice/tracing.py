@@ -210,6 +210,10 @@ class StatementSpans:
 UNSET = Status(StatusCode.UNSET)
 
 
+NO_PARENT = otel_context.Context()
+"""A request without a caller's trace context starts a trace of its own."""
+
+
 class TracingMiddleware:
     """The server span of each request.
 
@@ -221,6 +225,9 @@ class TracingMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.propagator = propagate.get_global_textmap()
+        # The headers the propagators (`OTEL_PROPAGATORS`) read, as ASGI spells them.
+        self.fields = frozenset(field.lower().encode("latin-1") for field in self.propagator.fields)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         tracer = current_tracer()
@@ -228,9 +235,13 @@ class TracingMiddleware:
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        parent = propagate.extract(
-            {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-        )
+        # Most requests carry no trace context: no carrier to build, nothing to extract.
+        carrier = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name in self.fields
+        }
+        parent = self.propagator.extract(carrier) if carrier else NO_PARENT
         server_span = tracer.start_span(
             method,
             context=parent,
@@ -262,15 +273,17 @@ def end_server_span(server_span: Span, scope: Scope, status: int | None) -> None
     """Name and attributes known only once routed and answered; idempotent."""
     if not server_span.is_recording():
         return
+    attributes: dict[str, str | int] = {}
     route = route_template(scope)
     if route != "<unmatched>":
         server_span.update_name(f"{scope['method']} {route}")
-        server_span.set_attribute("http.route", route)
+        attributes["http.route"] = route
     if status is not None:
-        server_span.set_attribute("http.response.status_code", status)
+        attributes["http.response.status_code"] = status
         if status >= 500:
             server_span.set_status(StatusCode.ERROR)
     user_id = scope.get("state", {}).get("user_id")
     if user_id is not None:
-        server_span.set_attribute("user.id", str(user_id))
+        attributes["user.id"] = str(user_id)
+    server_span.set_attributes(attributes)
     server_span.end()
