@@ -60,7 +60,9 @@ class Tracing:
         named = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get(
             "OTEL_RESOURCE_ATTRIBUTES", ""
         )
-        resource = Resource.create({} if named else {SERVICE_NAME: DEFAULT_SERVICE_NAME})
+        resource = HashedResource(
+            Resource.create({} if named else {SERVICE_NAME: DEFAULT_SERVICE_NAME})
+        )
         provider = TracerProvider(resource=resource)
         processor = CountingBatchSpanProcessor(CountingExporter(OTLPSpanExporter()))
         provider.add_span_processor(processor)
@@ -80,6 +82,19 @@ class Tracing:
         use_tracer(None)
         with anyio.move_on_after(SHUTDOWN_SECONDS):
             await anyio.to_thread.run_sync(self.provider.shutdown, abandon_on_cancel=True)
+
+
+class HashedResource(Resource):
+    """The resource, hashed once: the OTLP encoder groups every exported span by its
+    resource, and the SDK's `Resource` hashes its attributes as sorted JSON each time
+    (~15% of the exporter thread's CPU per span, and it holds the GIL)."""
+
+    def __init__(self, resource: Resource) -> None:
+        super().__init__(resource.attributes, resource.schema_url)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 class CountingExporter(SpanExporter):
