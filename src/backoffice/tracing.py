@@ -34,6 +34,7 @@ from backoffice.telemetry import TRACES_DROPPED, current_tracer, use_tracer
 logger = logging.getLogger("backoffice.tracing")
 
 DEFAULT_SERVICE_NAME = "backoffice"
+TRACER_NAME = "backoffice"
 SHUTDOWN_SECONDS = 5.0
 """How long stopping waits for the last spans to leave: a collector that is down must not
 hold a rolling restart."""
@@ -67,7 +68,7 @@ class Tracing:
         processor = CountingBatchSpanProcessor(CountingExporter(OTLPSpanExporter()))
         provider.add_span_processor(processor)
         tracing = cls(provider, engine, StatementSpans(provider, processor).hooks())
-        use_tracer(provider.get_tracer("backoffice"))
+        use_tracer(provider.get_tracer(TRACER_NAME))
         logging.setLogRecordFactory(with_trace_ids(tracing._record_factory))
         for name, hook in tracing.statement_hooks:
             event.listen(engine.sync_engine, name, hook)
@@ -152,23 +153,19 @@ class StatementSpans:
     """A client span per statement of the app's engine, from dialect `do_execute*` hooks
     that run the statement themselves.
 
-    Timed inside one call, at the layer that sends the statement: the connection-level
-    cursor events (a before/after pair plus an error hook, the span parked in the
-    connection's info between them) put every statement, begin and commit on
-    SQLAlchemy's slower evented path. And the span is made finished, handed straight to
-    the batch processor: a statement span has no children, events or later attributes,
-    so the SDK's live span (sampler, locks, attribute validation, a copy at its end)
-    would cost it about three times as much for nothing. Its sampling follows its
-    parent's, which every built-in sampler does for a child of a sampled span; only
-    inside a recorded span: the notification sweeper's polls and unsampled requests
-    start none.
+    Timed inside one call, so the span can be made finished and handed straight to the
+    batch processor: a statement span has no children, events or later attributes, and
+    the SDK's live span (sampler, locks, attribute validation, a copy at its end) cost
+    it about three times as much for nothing. Its sampling follows its parent's, which
+    every built-in sampler does for a child of a sampled span; only inside a recorded
+    span: the notification sweeper's polls and unsampled requests start none.
     """
 
     def __init__(self, provider: TracerProvider, processor: SpanProcessor) -> None:
         self.processor = processor
         self.resource = provider.resource
         self.new_span_id = provider.id_generator.generate_span_id
-        self.scope = InstrumentationScope("backoffice")
+        self.scope = InstrumentationScope(TRACER_NAME)
 
     def hooks(self) -> tuple[tuple[str, Callable[..., bool]], ...]:
         return tuple(
