@@ -21,6 +21,7 @@ from tests.e2e.stack import Nginx, find_binary
 
 SERVER_KIND = 2  # opentelemetry.proto.trace.v1.Span.SpanKind
 CLIENT_KIND = 3
+ERROR_STATUS = 2  # Status.STATUS_CODE_ERROR
 SERVICE_NAME = "backoffice-e2e"
 
 
@@ -159,6 +160,27 @@ def test_each_database_statement_is_a_child_span_without_its_values(
     insert = next(s for s in statements if s.name == "INSERT")
     assert "INSERT INTO items" in insert.attributes["db.query.text"]
     assert not [s for s in spans if name in str(s.attributes.get("db.query.text"))]
+
+
+def test_a_statement_that_fails_is_an_error_span(
+    traced: TracedServer, receiver: Receiver, member: Member
+) -> None:
+    name = f"taken-{secrets.token_hex(6)}"
+    create_item(traced, member, traceparent()[0], name)
+    header, trace_id, _ = traceparent()
+    response = httpx.post(
+        f"{traced.base_url}/api/v1/items",
+        json={"name": name, "price": "3.50"},
+        headers={**member.headers, "traceparent": header},
+        timeout=30,
+    )
+    assert response.status_code == 409, response.text
+
+    def inserted(spans: list[ReceivedSpan]) -> bool:
+        return has_server_span(spans) and any(s.name == "INSERT" for s in spans)
+
+    [insert] = [s for s in receiver.trace(trace_id, until=inserted) if s.name == "INSERT"]
+    assert insert.status_code == ERROR_STATUS
 
 
 def test_notification_delivery_is_traced_under_the_request_that_queued_it(
