@@ -2,10 +2,11 @@
 these rows are written once and stamped, never edited through a request body)."""
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from backoffice.auth.models import LoginAttempt, OneTimeToken, RefreshToken
 from backoffice.pagination import ListQuery, SortOrder
@@ -119,6 +120,33 @@ class RefreshTokenRepository:
 PRUNE_BATCH = 100
 
 
+async def count_in_window(
+    session: AsyncSession,
+    key: str,
+    row_id: InstrumentedAttribute[int],
+    stale: ColumnElement[bool],
+    stamp: InstrumentedAttribute[datetime],
+    counted: ColumnElement[bool],
+    window: ColumnElement[Any],
+) -> tuple[int, float]:
+    """The `counted` rows stamped within `window`, and the seconds until the oldest of
+    them leaves it: the shape of every per-address (or per-email) hourly limit here.
+
+    Requests for one `key` are serialised until the transaction ends (an advisory lock),
+    so parallel ones cannot all slip under the limit. `stale` rows are pruned a hundred
+    at a time, skipping rows another request is pruning (requests for other keys never
+    wait on each other), which keeps the table bounded.
+    """
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+    pruned = select(row_id).where(stale).limit(PRUNE_BATCH).with_for_update(skip_locked=True)
+    await session.execute(delete(row_id.class_).where(row_id.in_(pruned)))
+    counting = select(
+        func.count(), func.extract("epoch", func.min(stamp) + window - func.now())
+    ).where(counted, stamp > func.now() - window)
+    count, wait = (await session.execute(counting)).one()
+    return int(count), float(wait or 0)
+
+
 class SpentToken(NamedTuple):
     """What a consumed one-time token was for: its user (None for an address with no
     active account, whose token was never sent) and the address it was sent to."""
@@ -140,27 +168,15 @@ class OneTimeTokenRepository:
         by more than the window are pruned a hundred at a time, as login attempts are.
         """
         window = func.make_interval(0, 0, 0, 0, 0, 0, window_seconds)
-        key = func.hashtext(f"{purpose}:{email}")
-        await self.session.execute(select(func.pg_advisory_xact_lock(key)))
-        stale = select(OneTimeToken.id).where(OneTimeToken.expires_at <= func.now() - window)
-        await self.session.execute(
-            delete(OneTimeToken).where(
-                OneTimeToken.id.in_(stale.limit(PRUNE_BATCH).with_for_update(skip_locked=True))
-            )
+        return await count_in_window(
+            self.session,
+            f"{purpose}:{email}",
+            OneTimeToken.id,
+            OneTimeToken.expires_at <= func.now() - window,
+            OneTimeToken.created_at,
+            (OneTimeToken.email == email) & (OneTimeToken.purpose == purpose),
+            window,
         )
-        count, wait = (
-            await self.session.execute(
-                select(
-                    func.count(),
-                    func.extract("epoch", func.min(OneTimeToken.created_at) + window - func.now()),
-                ).where(
-                    OneTimeToken.email == email,
-                    OneTimeToken.purpose == purpose,
-                    OneTimeToken.created_at > func.now() - window,
-                )
-            )
-        ).one()
-        return int(count), float(wait or 0)
 
     async def add(
         self,
@@ -183,26 +199,16 @@ class OneTimeTokenRepository:
 
     async def void_for_email(self, purpose: str, email: str) -> None:
         """Spend every unused `purpose` token sent to `email`: a newer one replaces them."""
-        await self.session.execute(
-            update(OneTimeToken)
-            .where(
-                OneTimeToken.email == email,
-                OneTimeToken.purpose == purpose,
-                OneTimeToken.used_at.is_(None),
-            )
-            .values(used_at=func.now())
-        )
+        await self._void(purpose, OneTimeToken.email == email)
 
     async def void_for_user(self, purpose: str, user_id: int) -> None:
         """Spend every unused `purpose` token of the user, whatever address it went to."""
+        await self._void(purpose, OneTimeToken.user_id == user_id)
+
+    async def _void(self, purpose: str, whose: ColumnElement[bool]) -> None:
+        unused = (OneTimeToken.purpose == purpose) & OneTimeToken.used_at.is_(None)
         await self.session.execute(
-            update(OneTimeToken)
-            .where(
-                OneTimeToken.user_id == user_id,
-                OneTimeToken.purpose == purpose,
-                OneTimeToken.used_at.is_(None),
-            )
-            .values(used_at=func.now())
+            update(OneTimeToken).where(whose, unused).values(used_at=func.now())
         )
 
     async def disown(self, user_id: int) -> None:
@@ -263,27 +269,17 @@ class LoginAttemptRepository:
         for different emails never wait on each other), keeping the table bounded.
         """
         window = func.make_interval(0, 0, 0, 0, 0, 0, window_seconds)
-        await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(email))))
-        expired = select(LoginAttempt.id).where(LoginAttempt.attempted_at <= func.now() - window)
-        await self.session.execute(
-            delete(LoginAttempt).where(
-                LoginAttempt.id.in_(expired.limit(PRUNE_BATCH).with_for_update(skip_locked=True))
-            )
+        count, retry_after = await count_in_window(
+            self.session,
+            email,
+            LoginAttempt.id,
+            LoginAttempt.attempted_at <= func.now() - window,
+            LoginAttempt.attempted_at,
+            LoginAttempt.email == email,
+            window,
         )
-        count, retry_after = (
-            await self.session.execute(
-                select(
-                    func.count(),
-                    func.extract(
-                        "epoch", func.min(LoginAttempt.attempted_at) + window - func.now()
-                    ),
-                ).where(
-                    LoginAttempt.email == email, LoginAttempt.attempted_at > func.now() - window
-                )
-            )
-        ).one()
         if count >= max_attempts:
-            return None, float(retry_after or 0)
+            return None, retry_after
         attempt_id = await self.session.scalar(
             insert(LoginAttempt).values(email=email).returning(LoginAttempt.id)
         )
