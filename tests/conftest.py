@@ -28,7 +28,7 @@ from backoffice.db import apply_statement_timeout
 from backoffice.main import create_app
 from backoffice.settings import Settings
 from tests.mail_server import Mailbox, SmtpServer
-from tests.redis_server import RedisServer, redis_binary
+from tests.redis_server import RedisServer, redis_on_free_port
 
 pytest_plugins = ["tests.factories"]
 
@@ -209,16 +209,9 @@ def mailbox(smtp_server: SmtpServer) -> Iterator[Mailbox]:
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    """A real `redis-server` for the session (`make e2e-deps` installs it); see `unavailable`."""
-    binary = redis_binary()
-    if binary is None:
-        from tests.e2e.conftest import unavailable
-
-        unavailable("redis-server is not installed (.ci/install-e2e-deps installs it)")
-    server = RedisServer(binary)
-    server.start()
-    yield server
-    server.stop()
+    """A real `redis-server` for the session."""
+    with redis_on_free_port() as server:
+        yield server
 
 
 @pytest.fixture

@@ -87,3 +87,20 @@ def silent_redis() -> Iterator[str]:
         for connection in held:
             connection.close()
         listener.close()
+
+
+@contextlib.contextmanager
+def redis_on_free_port() -> Iterator[RedisServer]:
+    """A real `redis-server` on a free port until the block ends (`make e2e-deps`
+    installs it); without one, `unavailable` (skipped locally, failed in CI)."""
+    binary = redis_binary()
+    if binary is None:
+        from tests.e2e.conftest import unavailable
+
+        unavailable("redis-server is not installed (.ci/install-e2e-deps installs it)")
+    server = RedisServer(binary)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -21,7 +21,7 @@ from backoffice.ratelimit_store import PROBE_SECONDS
 from backoffice.settings import Settings
 from tests.e2e.api import Member, sign_up
 from tests.e2e.conftest import served, unavailable
-from tests.redis_server import RedisServer, redis_binary, silent_redis
+from tests.redis_server import RedisServer, redis_binary, redis_on_free_port, silent_redis
 
 BUDGET = 20
 WHOLE = f'"user-3600s";q={BUDGET};w=3600'
@@ -43,13 +43,8 @@ def replica_env(url: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def redis() -> Iterator[RedisServer]:
     """This module's own Redis: its tests stop and start it."""
-    binary = redis_binary()
-    if binary is None:
-        unavailable("redis-server is not installed (.ci/install-e2e-deps installs it)")
-    server = RedisServer(binary)
-    server.start()
-    yield server
-    server.stop()
+    with redis_on_free_port() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -97,13 +97,21 @@ def has_server_span(spans: list[ReceivedSpan]) -> bool:
     return any(span.kind == SERVER_KIND for span in spans)
 
 
-def create_item(traced: TracedServer, member: Member, header: str, name: str) -> int:
-    response = httpx.post(
-        f"{traced.base_url}/api/v1/items",
-        json={"name": name, "price": "3.50"},
-        headers={**member.headers, "traceparent": header},
+def post(
+    traced: TracedServer, path: str, body: dict[str, str], header: str, **headers: str
+) -> httpx.Response:
+    """POST `body` to the traced server's `path` within the trace `header` starts."""
+    return httpx.post(
+        f"{traced.base_url}{path}",
+        json=body,
+        headers={**headers, "traceparent": header},
         timeout=30,
     )
+
+
+def create_item(traced: TracedServer, member: Member, header: str, name: str) -> int:
+    body = {"name": name, "price": "3.50"}
+    response = post(traced, "/api/v1/items", body, header, **member.headers)
     assert response.status_code == 201, response.text
     item_id: int = response.json()["id"]
     return item_id
@@ -168,12 +176,8 @@ def test_a_statement_that_fails_is_an_error_span(
     name = f"taken-{secrets.token_hex(6)}"
     create_item(traced, member, traceparent()[0], name)
     header, trace_id, _ = traceparent()
-    response = httpx.post(
-        f"{traced.base_url}/api/v1/items",
-        json={"name": name, "price": "3.50"},
-        headers={**member.headers, "traceparent": header},
-        timeout=30,
-    )
+    body = {"name": name, "price": "3.50"}
+    response = post(traced, "/api/v1/items", body, header, **member.headers)
     assert response.status_code == 409, response.text
 
     def inserted(spans: list[ReceivedSpan]) -> bool:
@@ -202,12 +206,8 @@ def test_a_sign_in_traces_its_bcrypt_wait(
     traced: TracedServer, receiver: Receiver, member: Member
 ) -> None:
     header, trace_id, _ = traceparent()
-    response = httpx.post(
-        f"{traced.base_url}/api/v1/auth/login",
-        json={"email": member.email, "password": PASSWORD},
-        headers={"traceparent": header},
-        timeout=30,
-    )
+    body = {"email": member.email, "password": PASSWORD}
+    response = post(traced, "/api/v1/auth/login", body, header)
     assert response.status_code == 200
 
     def verified(spans: list[ReceivedSpan]) -> bool:
@@ -291,12 +291,8 @@ def test_the_mail_a_request_queued_is_sent_in_its_trace(
 ) -> None:
     """Registering mails a verification link after the response (console backend)."""
     header, trace_id, _ = traceparent()
-    response = httpx.post(
-        f"{traced.base_url}/api/v1/auth/register",
-        json={"email": unique_email(), "password": PASSWORD, "full_name": "Traced"},
-        headers={"traceparent": header},
-        timeout=30,
-    )
+    body = {"email": unique_email(), "password": PASSWORD, "full_name": "Traced"}
+    response = post(traced, "/api/v1/auth/register", body, header)
     assert response.status_code == 201
 
     def sent(spans: list[ReceivedSpan]) -> bool:
